@@ -1,0 +1,1 @@
+"""Case registry, daily statistics and the daily bulletin."""

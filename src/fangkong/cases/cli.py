@@ -1,0 +1,94 @@
+"""``fangkong cases``, ``fangkong stats`` and ``fangkong bulletin``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from fangkong import cliutil
+from fangkong.cases import service
+from fangkong.cases.importer import import_cases
+from fangkong.errors import ImportRejected
+from fangkong.regions import service as regions
+
+app = typer.Typer(help="The case registry.", no_args_is_help=True)
+stats_app = typer.Typer(help="Daily statistics.", no_args_is_help=True)
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv or .xlsx"),
+) -> None:
+    """Import cases. All or nothing: any bad row rejects the file; re-importing changes nothing."""
+    try:
+        with cliutil.unit_of_work() as session:
+            report = import_cases(
+                session, data=file.read_bytes(), filename=file.name, now=cliutil.clock().now()
+            )
+    except ImportRejected as exc:
+        errors = exc.details["errors"]
+        out = cliutil.console
+        out.print(f"added 0, updated 0, rejected {exc.details['report']['rejected']}")
+        for err in errors:
+            column = f", column {err['column']}" if err["column"] else ""
+            value = f" (value {err['value']!r})" if err.get("value") is not None else ""
+            out.print(f"row {err['row']}{column}: {err['reason']}{value}", markup=False)
+        out.print("[red]nothing was imported[/red]")
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {report.rejected}"
+    )
+    if report.ignored_columns:
+        typer.echo(f"ignored columns: {', '.join(report.ignored_columns)}", err=True)
+
+
+@app.command("list")
+def list_command(
+    city: str = typer.Option(None, help="City code or name."),
+    limit: int = typer.Option(20),
+) -> None:
+    """The latest cases."""
+    with cliutil.unit_of_work() as session:
+        flt = service.CaseFilter(city_code=regions.city(city).code if city else None)
+        items, total = service.list_cases(session, flt=flt, limit=limit)
+        table = Table("case_no", "classification", "origin", "unit", "reported_on", "found_via")
+        for c in items:
+            table.add_row(
+                c.case_no,
+                c.classification,
+                c.origin,
+                regions.unit(c.unit_code).name,
+                c.reported_on.isoformat(),
+                c.found_via or "",
+            )
+    cliutil.console.print(table)
+    cliutil.console.print(f"{len(items)} of {total}")
+
+
+def bulletin(
+    day: str = typer.Argument(..., help="The day, YYYY-MM-DD."),
+    city: str = typer.Option(None, "--city", help="City code (3703) or name; default setting."),
+    since: str = typer.Option(None, "--since", help="Outbreak start for the cumulative sentence."),
+) -> None:
+    """Print the day's bulletin text, only that, to stdout."""
+    from fangkong.config import get_settings
+
+    the_day = cliutil.parse_day(day)
+    start = cliutil.parse_day(since) if since else None
+    with cliutil.unit_of_work() as session:
+        code = regions.city(city or get_settings().city).code
+        text = service.bulletin_text(
+            session, city_code=code, day=the_day, since=start, policy=cliutil.policy()
+        )
+    typer.echo(text)
+
+
+@stats_app.command("rebuild")
+def rebuild() -> None:
+    """Recount the daily statistics from the case table (repair after manual SQL)."""
+    with cliutil.unit_of_work() as session:
+        cells = service.rebuild_counts(session)
+    typer.echo(f"rebuilt {cells} count cells")

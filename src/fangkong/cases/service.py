@@ -1,0 +1,516 @@
+"""The case registry: create, edit, convert, discharge, list; statistics and bulletin.
+
+Functions take a ``Session`` and keyword arguments and never commit: the caller owns the
+transaction. Every change to a case applies its delta to ``daily_count`` in the same
+transaction, so the counts are never out of step with the cases.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from fangkong.cases import bulletin, stats
+from fangkong.cases.models import Case, DailyCount
+from fangkong.cases.schemas import CaseCreate, CaseRead, CaseUpdate, check_dates
+from fangkong.cases.vocab import Classification, FoundVia, Origin
+from fangkong.errors import Conflict, InvalidInput, NotFound
+from fangkong.people import service as people_service
+from fangkong.policy import Policy
+from fangkong.regions import service as regions
+
+# ---------------------------------------------------------------- counts
+
+
+def _facts(case: Case) -> stats.CaseFacts:
+    return stats.CaseFacts(
+        city_code=case.city_code,
+        unit_code=case.unit_code,
+        origin=case.origin,
+        reported_classification=case.reported_classification,
+        found_via=case.found_via,
+        reported_on=case.reported_on,
+        converted_on=case.converted_on,
+        discharged_on=case.discharged_on,
+    )
+
+
+def _apply(session: Session, change: dict[stats.Cell, int]) -> None:
+    for (day, city_code, unit_code, metric), amount in change.items():
+        key = (
+            (DailyCount.day == day)
+            & (DailyCount.unit_code == unit_code)
+            & (DailyCount.metric == metric)
+        )
+        result = session.execute(
+            update(DailyCount).where(key).values(value=DailyCount.value + amount)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(
+                DailyCount(
+                    day=day, unit_code=unit_code, metric=metric, city_code=city_code, value=amount
+                )
+            )
+            session.flush()
+        else:
+            session.execute(delete(DailyCount).where(key & (DailyCount.value == 0)))
+
+
+def rebuild_counts(session: Session) -> int:
+    """Recount ``daily_count`` from the case table (repair, tests). Returns cells written."""
+    session.execute(delete(DailyCount))
+    cells = stats.recount(_facts(c) for c in session.scalars(select(Case)))
+    session.add_all(
+        DailyCount(day=d, city_code=city, unit_code=u, metric=m, value=v)
+        for (d, city, u, m), v in cells.items()
+        if v
+    )
+    session.flush()
+    return len(cells)
+
+
+def counts_table(session: Session) -> dict[stats.Cell, int]:
+    rows = session.execute(
+        select(
+            DailyCount.day,
+            DailyCount.city_code,
+            DailyCount.unit_code,
+            DailyCount.metric,
+            DailyCount.value,
+        )
+    )
+    return {(r.day, r.city_code, r.unit_code, r.metric): r.value for r in rows}
+
+
+# ---------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    city_code: str | None = None
+    unit_code: str | None = None
+    district_code: str | None = None
+    classification: Classification | None = None
+    origin: Origin | None = None
+    found_via: FoundVia | None = None
+    reported_from: date | None = None
+    reported_to: date | None = None
+    text: str | None = None
+
+
+def get_case(session: Session, *, case_no: str) -> Case:
+    case = session.scalar(select(Case).where(Case.case_no == case_no))
+    if case is None:
+        raise NotFound(f"no case {case_no!r}", case_no=case_no)
+    return case
+
+
+def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.city_code:
+        conditions.append(Case.city_code == flt.city_code)
+    if flt.unit_code:
+        conditions.append(Case.unit_code == flt.unit_code)
+    if flt.district_code:
+        conditions.append(Case.district_code == flt.district_code)
+    if flt.classification:
+        conditions.append(Case.classification == flt.classification.value)
+    if flt.origin:
+        conditions.append(Case.origin == flt.origin.value)
+    if flt.found_via:
+        conditions.append(Case.found_via == flt.found_via.value)
+    if flt.reported_from:
+        conditions.append(Case.reported_on >= flt.reported_from)
+    if flt.reported_to:
+        conditions.append(Case.reported_on <= flt.reported_to)
+    if flt.text:
+        like = f"%{flt.text.strip()}%"
+        conditions.append(or_(Case.case_no.like(like), Case.name.like(like)))
+    return conditions
+
+
+def list_cases(
+    session: Session, *, flt: CaseFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Case], int]:
+    conditions = _conditions(flt)
+    total = session.scalar(select(func.count(Case.id)).where(*conditions))
+    items = session.scalars(
+        select(Case)
+        .where(*conditions)
+        .order_by(Case.reported_on.desc(), Case.case_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(items), int(total or 0)
+
+
+def _place(
+    session: Session, *, district: str | None, street: str | None, person_no: str | None
+) -> tuple[str, str | None, int | None]:
+    """District code, street code and person id of a case, from input or the registry."""
+    person_id = None
+    person_district = person_street = None
+    if person_no:
+        person = people_service.get_person(session, person_no=person_no)
+        person_id = person.id
+        person_district, person_street = person.district_code, person.street_code
+    if district:
+        district_code = regions.resolve_district(district).code
+    elif person_district:
+        district_code = person_district
+    else:
+        raise InvalidInput(
+            "district is required when the case is not linked to a registry person with an address",
+            field="district",
+        )
+    if street:
+        street_code: str | None = regions.resolve_street(street, district_code).code
+    else:
+        street_code = person_street if person_district == district_code else None
+    return district_code, street_code, person_id
+
+
+def _infector_id(session: Session, case_no: str | None, own_no: str) -> int | None:
+    if not case_no:
+        return None
+    if case_no == own_no:
+        raise InvalidInput("a case cannot infect itself", field="infector_case_no")
+    return get_case(session, case_no=case_no).id
+
+
+def create_case(session: Session, *, data: CaseCreate, now: datetime) -> Case:
+    if session.scalar(select(Case.id).where(Case.case_no == data.case_no)) is not None:
+        raise Conflict(f"case {data.case_no!r} already exists", case_no=data.case_no)
+    district_code, street_code, person_id = _place(
+        session, district=data.district, street=data.street, person_no=data.person_no
+    )
+    unit = regions.unit_for(district_code, street_code)
+    classification = Classification.confirmed if data.converted_on else data.classification
+    case = Case(
+        case_no=data.case_no,
+        person_id=person_id,
+        name=data.name,
+        id_number=data.id_number,
+        reported_classification=data.classification.value,
+        classification=classification.value,
+        origin=data.origin.value,
+        found_via=data.found_via.value if data.found_via else None,
+        city_code=district_code[:4],
+        district_code=district_code,
+        street_code=street_code,
+        unit_code=unit.code,
+        sampled_on=data.sampled_on,
+        onset_on=data.onset_on,
+        reported_on=data.reported_on,
+        converted_on=data.converted_on,
+        discharged_on=data.discharged_on,
+        infector_case_id=_infector_id(session, data.infector_case_no, data.case_no),
+        notes=data.notes,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _apply(session, stats.delta(None, _facts(case)))
+    return case
+
+
+def snapshot(case: Case) -> tuple[object, ...]:
+    """Every field a person can change: equal snapshots mean an edit changed nothing."""
+    return tuple(getattr(case, column) for column in _FIELDS)
+
+
+_FIELDS = (
+    "person_id",
+    "name",
+    "id_number",
+    "reported_classification",
+    "classification",
+    "origin",
+    "found_via",
+    "district_code",
+    "street_code",
+    "unit_code",
+    "sampled_on",
+    "onset_on",
+    "reported_on",
+    "converted_on",
+    "discharged_on",
+    "infector_case_id",
+    "notes",
+)
+
+_SIMPLE = (
+    "name",
+    "id_number",
+    "sampled_on",
+    "onset_on",
+    "reported_on",
+    "converted_on",
+    "discharged_on",
+    "notes",
+)
+
+
+def update_case(session: Session, *, case_no: str, data: CaseUpdate, now: datetime) -> Case:
+    """Apply the fields given in ``data``; returns the case (unchanged if nothing differs)."""
+    case = get_case(session, case_no=case_no)
+    before = _facts(case)
+    fields_before = snapshot(case)
+    given = data.model_dump(exclude_unset=True)
+    for name in _SIMPLE:
+        if name in given:
+            setattr(case, name, given[name])
+    if "classification" in given and given["classification"] is not None:
+        case.reported_classification = given["classification"].value
+    if "origin" in given and given["origin"] is not None:
+        case.origin = given["origin"].value
+    if "found_via" in given:
+        case.found_via = given["found_via"].value if given["found_via"] else None
+    if {"district", "street", "person_no"} & given.keys():
+        person_no = given.get("person_no")
+        district_code, street_code, person_id = _place(
+            session,
+            district=given.get("district") or (None if person_no else case.district_code),
+            street=given.get("street"),
+            person_no=person_no,
+        )
+        if "person_no" in given:
+            case.person_id = person_id
+        case.district_code, case.street_code = district_code, street_code
+        case.city_code = district_code[:4]
+        case.unit_code = regions.unit_for(district_code, street_code).code
+    if "infector_case_no" in given:
+        case.infector_case_id = _infector_id(session, given["infector_case_no"], case.case_no)
+    _validate(case)
+    case.classification = (
+        Classification.confirmed.value if case.converted_on else case.reported_classification
+    )
+    if snapshot(case) != fields_before:
+        case.updated_at = now
+        session.flush()
+        _apply(session, stats.delta(before, _facts(case)))
+    return case
+
+
+def _validate(case: Case) -> None:
+    try:
+        check_dates(
+            Classification(case.reported_classification),
+            case.reported_on,
+            sampled_on=case.sampled_on,
+            onset_on=case.onset_on,
+            converted_on=case.converted_on,
+            discharged_on=case.discharged_on,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc), case_no=case.case_no) from None
+
+
+def convert_case(session: Session, *, case_no: str, on: date, now: datetime) -> Case:
+    """转为确诊: an asymptomatic infection becomes a confirmed case on ``on``."""
+    case = get_case(session, case_no=case_no)
+    if case.converted_on is not None:
+        raise Conflict(f"case {case_no!r} was already converted on {case.converted_on}")
+    if case.reported_classification != Classification.asymptomatic:
+        raise Conflict(f"case {case_no!r} was confirmed at report; only asymptomatic converts")
+    return update_case(session, case_no=case_no, data=CaseUpdate(converted_on=on), now=now)
+
+
+def discharge_case(session: Session, *, case_no: str, on: date, now: datetime) -> Case:
+    """出院: the case leaves hospital (then 7 days of 康复医学观察, RULES §1)."""
+    case = get_case(session, case_no=case_no)
+    if case.discharged_on is not None:
+        raise Conflict(f"case {case_no!r} was already discharged on {case.discharged_on}")
+    return update_case(session, case_no=case_no, data=CaseUpdate(discharged_on=on), now=now)
+
+
+def to_read(session: Session, case: Case, policy: Policy) -> CaseRead:
+    person_no = None
+    if case.person_id is not None:
+        person_no = people_service.person_no_of(session, person_id=case.person_id)
+    under_control = None
+    if case.found_via:
+        under_control = case.found_via in policy.community.under_control_channels
+    return CaseRead(
+        case_no=case.case_no,
+        person_no=person_no,
+        name=case.name,
+        id_number=case.id_number,
+        classification=Classification(case.classification),
+        reported_classification=Classification(case.reported_classification),
+        origin=Origin(case.origin),
+        found_via=FoundVia(case.found_via) if case.found_via else None,
+        under_control=under_control,
+        city_code=case.city_code,
+        district_code=case.district_code,
+        district_name=regions.registry().districts[case.district_code].name,
+        street_code=case.street_code,
+        unit_code=case.unit_code,
+        unit_name=regions.unit(case.unit_code).name,
+        sampled_on=case.sampled_on,
+        onset_on=case.onset_on,
+        reported_on=case.reported_on,
+        converted_on=case.converted_on,
+        discharged_on=case.discharged_on,
+        infector_case_no=case.infector.case_no if case.infector else None,
+        notes=case.notes,
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+    )
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def _day_metrics(
+    session: Session, *, city_code: str, end: date, unit_codes: Sequence[str] | None = None
+) -> dict[date, dict[str, int]]:
+    query = (
+        select(DailyCount.day, DailyCount.metric, func.sum(DailyCount.value))
+        .where(DailyCount.city_code == city_code, DailyCount.day <= end)
+        .group_by(DailyCount.day, DailyCount.metric)
+    )
+    if unit_codes is not None:
+        query = query.where(DailyCount.unit_code.in_(unit_codes))
+    metrics: dict[date, dict[str, int]] = defaultdict(dict)
+    for day, metric, value in session.execute(query):
+        metrics[day][metric] = int(value)
+    return metrics
+
+
+def day_series(
+    session: Session,
+    *,
+    city_code: str,
+    start: date,
+    end: date,
+    policy: Policy,
+    since: date | None = None,
+    unit_code: str | None = None,
+    population: int | None = None,
+) -> list[stats.DayFigures]:
+    counts = _day_metrics(
+        session,
+        city_code=city_code,
+        end=end,
+        unit_codes=[unit_code] if unit_code else None,
+    )
+    return stats.day_series(
+        counts, start=start, end=end, policy=policy, since=since, population=population
+    )
+
+
+def unit_figures(
+    session: Session, *, city_code: str, day: date, policy: Policy, since: date | None = None
+) -> list[tuple[regions.ReportingUnit, stats.DayFigures]]:
+    """The figures of ``day`` for every reporting unit of the city (the map, the table)."""
+    rows = session.execute(
+        select(DailyCount.unit_code, DailyCount.day, DailyCount.metric, DailyCount.value).where(
+            DailyCount.city_code == city_code, DailyCount.day <= day
+        )
+    )
+    by_unit: dict[str, dict[date, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for unit_code, d, metric, value in rows:
+        by_unit[unit_code][d][metric] = value
+    result = []
+    for unit in regions.units(city_code):
+        series = stats.day_series(
+            by_unit.get(unit.code, {}), start=day, end=day, policy=policy, since=since
+        )
+        result.append((unit, series[-1]))
+    return result
+
+
+def first_day(session: Session, *, city_code: str) -> date | None:
+    return session.scalar(select(func.min(DailyCount.day)).where(DailyCount.city_code == city_code))
+
+
+def last_day(session: Session, *, city_code: str) -> date | None:
+    return session.scalar(select(func.max(DailyCount.day)).where(DailyCount.city_code == city_code))
+
+
+# ---------------------------------------------------------------- bulletin
+
+
+def _unit_figures(counts: dict[str, int]) -> tuple[bulletin.UnitFigure, ...]:
+    return tuple(
+        bulletin.UnitFigure(regions.unit(code).name, regions.unit(code).order, n)
+        for code, n in counts.items()
+        if n
+    )
+
+
+def bulletin_facts(
+    session: Session, *, city_code: str, day: date, since: date | None, policy: Policy
+) -> bulletin.BulletinFacts:
+    city = regions.city(city_code)
+    rows = session.execute(
+        select(DailyCount.unit_code, DailyCount.metric, DailyCount.value).where(
+            DailyCount.city_code == city_code, DailyCount.day == day
+        )
+    )
+    new_by_unit: dict[str, int] = defaultdict(int)
+    conv_by_unit: dict[str, int] = defaultdict(int)
+    imported: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    via: dict[str, int] = defaultdict(int)
+    for unit_code, metric, value in rows:
+        kind, origin, *rest = metric.split(":")
+        if kind == "new" and origin == Origin.local:
+            new_by_unit[unit_code] += value
+        elif kind == "new":
+            imported[(origin, rest[0])][unit_code] += value
+        elif kind == "converted" and origin == Origin.local:
+            conv_by_unit[unit_code] += value
+        elif kind == "via" and origin == Origin.local:
+            via[rest[0]] += value
+    figures = day_series(
+        session, city_code=city_code, start=day, end=day, policy=policy, since=since
+    )[-1]
+    single = None
+    if figures.new_total == 1:
+        channel = next(k for k, v in via.items() if v)
+        single = FoundVia(channel) if channel != "unknown" else None
+    imported_figures = []
+    for origin in (Origin.abroad, Origin.other_province):
+        confirmed = imported.get((origin, "confirmed"), {})
+        asymptomatic = imported.get((origin, "asymptomatic"), {})
+        units: dict[str, int] = defaultdict(int)
+        for part in (confirmed, asymptomatic):
+            for code, n in part.items():
+                units[code] += n
+        imported_figures.append(
+            bulletin.ImportedFigures(
+                origin=origin,
+                confirmed=sum(confirmed.values()),
+                asymptomatic=sum(asymptomatic.values()),
+                units=_unit_figures(units),
+            )
+        )
+    return bulletin.BulletinFacts(
+        city_name=city.name,
+        day=day,
+        new_confirmed=figures.new_confirmed,
+        new_asymptomatic=figures.new_asymptomatic,
+        new_units=_unit_figures(new_by_unit),
+        single_found_via=single,
+        conversions=_unit_figures(conv_by_unit),
+        imported=tuple(imported_figures),
+        total_confirmed=figures.total_confirmed,
+        total_asymptomatic=figures.total_asymptomatic,
+        since=since,
+    )
+
+
+def bulletin_text(
+    session: Session, *, city_code: str, day: date, since: date | None, policy: Policy
+) -> str:
+    return bulletin.compose(
+        bulletin_facts(session, city_code=city_code, day=day, since=since, policy=policy)
+    )

@@ -1,0 +1,58 @@
+"""The ``fangkong`` command: the Typer root; each domain adds its own group."""
+
+from __future__ import annotations
+
+import typer
+
+from fangkong.cases import cli as cases_cli
+from fangkong.config import get_settings
+from fangkong.demo import cli as demo_cli
+from fangkong.people import cli as people_cli
+from fangkong.storage import migrate
+from fangkong.storage.db import create_store_engine
+
+app = typer.Typer(
+    name="fangkong",
+    help="防控: a command platform for a city's epidemic prevention and control.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The records store.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(cases_cli.app, name="cases")
+app.add_typer(people_cli.app, name="people")
+app.add_typer(people_cli.venues_app, name="venues")
+app.add_typer(people_cli.workplaces_app, name="workplaces")
+app.add_typer(cases_cli.stats_app, name="stats")
+app.command("bulletin")(cases_cli.bulletin)
+app.command("demo")(demo_cli.demo)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Create the store if needed and apply migrations up to REVISION."""
+    settings = get_settings()
+    if settings.database_url is None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    engine = create_store_engine(settings.resolved_database_url)
+    migrate.upgrade(engine, revision)
+    typer.echo(f"store at {engine.url.render_as_string(hide_password=True)} is at {revision}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Serve the UI and API on the store as it is."""
+    import uvicorn
+
+    from fangkong.main import create_app
+
+    application = create_app(get_settings())
+    typer.echo(f"fangkong is serving on http://{host}:{port}")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    app()

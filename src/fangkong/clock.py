@@ -1,0 +1,45 @@
+"""The clock: domain code takes ``now`` from here, never from ``datetime.now()``.
+
+Storage is UTC; days begin and end at midnight Asia/Shanghai (RULES §1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    instant: datetime
+
+    def now(self) -> datetime:
+        return self.instant.astimezone(UTC)
+
+
+def today(clock: Clock) -> date:
+    """The local (Asia/Shanghai) calendar day of the clock's instant."""
+    return clock.now().astimezone(LOCAL_TZ).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants of 0时 and 24时 of a local day."""
+    start = datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def clock_from_settings(frozen: datetime | None) -> Clock:
+    return FixedClock(frozen) if frozen is not None else SystemClock()

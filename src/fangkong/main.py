@@ -1,0 +1,81 @@
+"""The web application: API routers under /api/v1, pages under /, static files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fangkong import __version__
+from fangkong.cases import api as cases_api
+from fangkong.config import Settings, get_settings
+from fangkong.deps import open_store
+from fangkong.errors import FangkongError
+from fangkong.people import api as people_api
+from fangkong.regions import api as regions_api
+from fangkong.web import pages as web_pages
+
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+log = logging.getLogger("fangkong")
+
+API_DESCRIPTION = """
+fangkong (防控) API. Every error is JSON: `{"code": "...", "message": "...", "details": {}}`
+with a stable `code` (`not_found`, `conflict`, `invalid_input`, `import_rejected`,
+`validation_error`, `http_error`, `internal_error`). Districts are accepted as GB/T 2260
+codes or names; days are local (Asia/Shanghai) calendar days, `YYYY-MM-DD`.
+"""
+
+
+def _error(status: int, code: str, message: str, details: object = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"code": code, "message": message, "details": details or {}}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FangkongError)
+    async def domain_error(_: Request, exc: FangkongError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _error(422, "validation_error", "the request is not valid", {"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else "http_error"
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _error(500, "internal_error", "an internal error occurred; it has been logged")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="fangkong 防控",
+        version=__version__,
+        description=API_DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = open_store(settings)
+    install_error_handlers(app)
+    for router in (cases_api.router, people_api.router, regions_api.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(web_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,6 @@
+"""Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from fangkong.cases import models as cases_models
+from fangkong.people import models as people_models
+
+__all__ = ["cases_models", "people_models"]

@@ -1,0 +1,1 @@
+"""Persons, households, addresses (community, compound, building), workplaces, venues."""

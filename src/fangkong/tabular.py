@@ -1,0 +1,146 @@
+"""Reading CSV and Excel files into validated rows, for every importer.
+
+Row numbers are as a spreadsheet shows them: the header is row 1, the first record row 2.
+Headers may be the English column name or its Chinese label; CSV may be UTF-8 (with or
+without BOM) or GB18030, which Excel on a Chinese Windows writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from fangkong.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str | None:
+        value = self.values.get(column, "")
+        return value or None
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str | None
+    reason: str
+    value: str | None = None
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        shown = f" (value {self.value!r})" if self.value is not None else ""
+        return f"{where}: {self.reason}{shown}"
+
+
+@dataclass
+class Table:
+    rows: list[Row] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else (value.isoformat())
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
+def _raw_rows(data: bytes, filename: str) -> Iterator[list[str]]:
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".xlsx":
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise InvalidInput(f"{filename}: not a readable .xlsx file ({exc})") from exc
+        sheet = book.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [_cell_text(v) for v in values]
+        book.close()
+    elif suffix in {".csv", ".txt"}:
+        yield from ([c.strip() for c in r] for r in csv.reader(io.StringIO(_decode(data))))
+    else:
+        raise InvalidInput(f"{filename}: unsupported file type {suffix!r}; use .csv or .xlsx")
+
+
+def header_map(columns: list[Column]) -> Mapping[str, str]:
+    names: dict[str, str] = {}
+    for col in columns:
+        for key in (col.name, col.label, *col.aliases):
+            names[key.strip().lower()] = col.name
+    return names
+
+
+def read_table(data: bytes, filename: str, columns: list[Column]) -> Table:
+    """Rows keyed by column name, and the structural errors (missing columns) as row 1."""
+    table = Table()
+    rows = _raw_rows(data, filename)
+    header = next(rows, None)
+    if header is None:
+        table.errors.append(RowError(1, None, "the file is empty: no header row"))
+        return table
+    names = header_map(columns)
+    positions: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = title.strip().lower()
+        if not key:
+            continue
+        if key not in names:
+            table.ignored_columns.append(title)
+            continue
+        if names[key] in positions:
+            table.errors.append(RowError(1, names[key], "column appears twice in the header"))
+        positions[names[key]] = index
+    for col in columns:
+        if col.required and col.name not in positions:
+            table.errors.append(
+                RowError(1, col.name, f"required column missing (header {col.name} or {col.label})")
+            )
+    if table.errors:
+        return table
+    for number, raw in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in raw):
+            continue
+        values = {name: raw[i].strip() if i < len(raw) else "" for name, i in positions.items()}
+        table.rows.append(Row(number, values))
+    return table
+
+
+def parse_date(text: str) -> date:
+    """``YYYY-MM-DD`` (also ``YYYY/MM/DD`` and Excel's date cells, already ISO here)."""
+    try:
+        return date.fromisoformat(text.replace("/", "-")[:10] if len(text) >= 10 else text)
+    except ValueError:
+        raise ValueError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
