@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
+from pydantic import BaseModel, Field
 
 from fangkong.errors import InvalidInput
 
@@ -48,6 +49,31 @@ class RowError:
         where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
         shown = f" (value {self.value!r})" if self.value is not None else ""
         return f"{where}: {self.reason}{shown}"
+
+
+class ImportErrorRead(BaseModel):
+    row: int
+    column: str | None
+    reason: str
+    value: str | None
+
+
+class ImportReport(BaseModel):
+    """What an import did: counts, and every rejected row with its reason."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[ImportErrorRead] = Field(default_factory=list)
+    ignored_columns: list[str] = Field(default_factory=list)
+
+    def reject(self, errors: list[RowError]) -> None:
+        """Record ``errors``: the import wrote nothing, so the counts go to zero."""
+        self.added = self.updated = self.unchanged = 0
+        self.rejected = len({e.row for e in errors})
+        ordered = sorted(errors, key=lambda e: (e.row, e.column or ""))
+        self.errors = [ImportErrorRead(**vars(e)) for e in ordered]
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.cases import service
 from fangkong.cases.models import Case
-from fangkong.cases.schemas import CaseCreate, CaseUpdate, ImportErrorRead, ImportReport
+from fangkong.cases.schemas import CaseCreate, CaseUpdate, ImportReport
 from fangkong.cases.vocab import (
     CLASSIFICATION_LABELS,
     FOUND_VIA_LABELS,
@@ -122,18 +122,13 @@ def import_cases(session: Session, *, data: bytes, filename: str, now: datetime)
     if not errors:
         _apply_rows(session, parsed, seen, errors, report, now)
     if errors:
-        report.rejected = len({e.row for e in errors})
-        report.errors = [ImportErrorRead(**e.__dict__) for e in sorted(errors, key=_order)]
+        report.reject(errors)
         raise ImportRejected(
             f"{report.rejected} row(s) rejected; nothing was imported",
             errors=[e.model_dump() for e in report.errors],
             report=report.model_dump(),
         )
     return report
-
-
-def _order(error: RowError) -> tuple[int, str]:
-    return error.row, error.column or ""
 
 
 def _apply_rows(

@@ -7,6 +7,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fangkong.cases.vocab import Classification, FoundVia, Origin
+from fangkong.tabular import ImportErrorRead, ImportReport
+
+__all__ = ["ImportErrorRead", "ImportReport"]
 
 
 class CaseFields(BaseModel):
@@ -178,22 +181,6 @@ class BulletinRead(BaseModel):
     day: date
     since: date | None
     text: str
-
-
-class ImportErrorRead(BaseModel):
-    row: int
-    column: str | None
-    reason: str
-    value: str | None
-
-
-class ImportReport(BaseModel):
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[ImportErrorRead] = Field(default_factory=list)
-    ignored_columns: list[str] = Field(default_factory=list)
 
 
 def check_dates(
