@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -13,11 +14,13 @@ from sqlalchemy.orm import Session
 from fangkong.clock import Clock, clock_from_settings
 from fangkong.config import Settings, get_settings
 from fangkong.deps import open_store
-from fangkong.errors import FangkongError
+from fangkong.errors import FangkongError, ImportRejected
 from fangkong.policy import Policy, load_policy
 from fangkong.storage.db import session_scope
+from fangkong.tabular import ImportReport
 
 console = Console(stderr=True)
+Importer = Callable[..., ImportReport]
 
 
 @contextmanager
@@ -49,3 +52,38 @@ def parse_day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a day in the form YYYY-MM-DD") from None
+
+
+def print_import_rejection(exc: ImportRejected) -> None:
+    """Print a rejected import: the counts, every error as ``row R, column C: reason``."""
+    out = console
+    out.print(
+        f"added 0, updated 0, unchanged 0, rejected {exc.details['report']['rejected']}",
+        markup=False,
+    )
+    for err in exc.details["errors"]:
+        column = f", column {err['column']}" if err["column"] else ""
+        value = f" (value {err['value']!r})" if err.get("value") is not None else ""
+        out.print(f"row {err['row']}{column}: {err['reason']}{value}", markup=False, soft_wrap=True)
+    out.print("[red]nothing was imported[/red]")
+
+
+def run_import(run: Importer, file: Path) -> None:
+    """Run an importer on FILE in one unit of work and print its report (or every
+    rejected row, then exit 1)."""
+    rejected: ImportRejected | None = None
+    with unit_of_work() as session:
+        try:
+            report = run(session, data=file.read_bytes(), filename=file.name, now=clock().now())
+        except ImportRejected as exc:
+            # caught here, not by unit_of_work, so that every row error is printed
+            rejected = exc
+    if rejected is not None:
+        print_import_rejection(rejected)
+        raise typer.Exit(1)
+    typer.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {report.rejected}"
+    )
+    if report.ignored_columns:
+        typer.echo(f"ignored columns: {', '.join(report.ignored_columns)}", err=True)

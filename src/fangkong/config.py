@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PLACEHOLDER_SECRET = "change-me"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FANGKONG_", extra="ignore")
@@ -38,12 +40,43 @@ class Settings(BaseSettings):
         description="Outbreak start (YYYY-MM-DD) for cumulative figures on the dashboard.",
     )
 
+    secret_key: str = Field(
+        default=PLACEHOLDER_SECRET,
+        description="Key for hashing session and API token secrets; refused when left as the "
+        "placeholder outside the demo.",
+    )
+    previous_secret_keys: list[str] = Field(
+        default_factory=list,
+        description="Old secret keys still accepted while sessions and tokens are rotated.",
+    )
+    cookie_secure: bool = Field(
+        default=True, description="Send the session cookie over HTTPS only."
+    )
+    session_hours: float = Field(default=12, gt=0, description="Sign-in session lifetime.")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins before the account is locked."
+    )
+    login_lock_minutes: float = Field(
+        default=15, gt=0, description="How long a locked account stays locked."
+    )
+    demo: bool = Field(default=False, description="Demo mode: allows the placeholder secret.")
+
     @field_validator("now")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("FANGKONG_NOW needs a UTC offset, e.g. 2022-03-23T20:00+08:00")
         return value
+
+    def check_secret(self) -> None:
+        """Refuse to serve real data with the published placeholder secret."""
+        if not self.demo and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError(
+                "FANGKONG_SECRET_KEY is the placeholder; set a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if len(self.secret_key) < 16 and not self.demo:
+            raise ValueError("FANGKONG_SECRET_KEY must be at least 16 characters")
 
     @property
     def resolved_database_url(self) -> str:

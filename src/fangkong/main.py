@@ -17,6 +17,7 @@ from fangkong.config import Settings, get_settings
 from fangkong.deps import open_store
 from fangkong.errors import FangkongError
 from fangkong.people import api as people_api
+from fangkong.people import pages as people_pages
 from fangkong.regions import api as regions_api
 from fangkong.web import pages as web_pages
 
@@ -77,5 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (cases_api.router, people_api.router, regions_api.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(web_pages.router)
+    app.include_router(people_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

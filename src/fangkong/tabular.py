@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -164,9 +165,22 @@ def read_table(data: bytes, filename: str, columns: list[Column]) -> Table:
     return table
 
 
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+)
+
+
 def parse_date(text: str) -> date:
-    """``YYYY-MM-DD`` (also ``YYYY/MM/DD`` and Excel's date cells, already ISO here)."""
-    try:
-        return date.fromisoformat(text.replace("/", "-")[:10] if len(text) >= 10 else text)
-    except ValueError:
-        raise ValueError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
+    """``YYYY-MM-DD``, also ``YYYY/M/D`` (CSV saved by Excel on a Chinese Windows),
+    ``YYYY.M.D``, ``YYYY年M月D日``, and a date with a time of day (Excel date cells).
+
+    The whole text must be a date: trailing characters are an error, not ignored.
+    """
+    match = _DATE.fullmatch(text.strip())
+    if match:
+        try:
+            return date(*(int(part) for part in match.groups()))
+        except ValueError:
+            pass
+    raise ValueError(f"not a date in the form YYYY-MM-DD: {text!r}")

@@ -1,0 +1,1 @@
+"""Users, roles, jurisdictions, sign-in, API tokens and the audit log."""

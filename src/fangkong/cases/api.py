@@ -47,9 +47,10 @@ def list_cases(
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> CasePage:
+    city_code = regions.city(city).code if city else None
     flt = service.CaseFilter(
-        city_code=regions.city(city).code if city else None,
-        unit_code=regions.resolve_unit(unit).code if unit else None,
+        city_code=city_code,
+        unit_code=regions.resolve_unit(unit, city_code).code if unit else None,
         classification=classification,
         origin=origin,
         found_via=found_via,

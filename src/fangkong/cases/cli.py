@@ -10,7 +10,6 @@ from rich.table import Table
 from fangkong import cliutil
 from fangkong.cases import service
 from fangkong.cases.importer import import_cases
-from fangkong.errors import ImportRejected
 from fangkong.regions import service as regions
 
 app = typer.Typer(help="The case registry.", no_args_is_help=True)
@@ -22,27 +21,7 @@ def import_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv or .xlsx"),
 ) -> None:
     """Import cases. All or nothing: any bad row rejects the file; re-importing changes nothing."""
-    try:
-        with cliutil.unit_of_work() as session:
-            report = import_cases(
-                session, data=file.read_bytes(), filename=file.name, now=cliutil.clock().now()
-            )
-    except ImportRejected as exc:
-        errors = exc.details["errors"]
-        out = cliutil.console
-        out.print(f"added 0, updated 0, rejected {exc.details['report']['rejected']}")
-        for err in errors:
-            column = f", column {err['column']}" if err["column"] else ""
-            value = f" (value {err['value']!r})" if err.get("value") is not None else ""
-            out.print(f"row {err['row']}{column}: {err['reason']}{value}", markup=False)
-        out.print("[red]nothing was imported[/red]")
-        raise typer.Exit(1) from None
-    typer.echo(
-        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"rejected {report.rejected}"
-    )
-    if report.ignored_columns:
-        typer.echo(f"ignored columns: {', '.join(report.ignored_columns)}", err=True)
+    cliutil.run_import(import_cases, file)
 
 
 @app.command("list")

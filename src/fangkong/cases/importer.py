@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.cases import service
 from fangkong.cases.models import Case
-from fangkong.cases.schemas import CaseCreate, CaseUpdate, ImportReport
+from fangkong.cases.schemas import CaseCreate, CaseUpdate, DateOrderError, ImportReport
 from fangkong.cases.vocab import (
     CLASSIFICATION_LABELS,
     FOUND_VIA_LABELS,
@@ -93,6 +93,11 @@ def _parse_row(row: Row) -> tuple[CaseCreate | None, list[RowError]]:
         for err in exc.errors():
             loc = err.get("loc") or ()
             where = str(loc[0]) if loc else None
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, DateOrderError):
+                where = cause.field  # a check across fields names the field to correct
+            if where == "person_no":
+                where = "person_id"
             reason = err["msg"].removeprefix("Value error, ")
             errors.append(RowError(row.number, where, reason, row.get(where or "")))
         return None, errors
@@ -118,8 +123,11 @@ def import_cases(session: Session, *, data: bytes, filename: str, now: datetime)
             continue
         seen[case.case_no] = row.number
         parsed.append(_Parsed(row.number, case))
+    errors.extend(_unknown_infectors(session, parsed, table.rows))
     report = ImportReport(ignored_columns=table.ignored_columns)
-    if not errors:
+    if parsed:
+        # Applied (and rolled back) even when other rows are bad, so that every row's
+        # problems with the registry (unknown district, person ...) are reported at once.
         _apply_rows(session, parsed, seen, errors, report, now)
     if errors:
         report.reject(errors)
@@ -129,6 +137,24 @@ def import_cases(session: Session, *, data: bytes, filename: str, now: datetime)
             report=report.model_dump(),
         )
     return report
+
+
+def _unknown_infectors(session: Session, parsed: list[_Parsed], rows: list[Row]) -> list[RowError]:
+    """Infectors must be in the file (any row, even a bad one) or already registered."""
+    in_file = {no for row in rows if (no := row.get("case_no"))}
+    wanted = {no for p in parsed if (no := p.data.infector_case_no) and no not in in_file}
+    known = set(session.scalars(select(Case.case_no).where(Case.case_no.in_(wanted))))
+    errors = []
+    for item in parsed:
+        no = item.data.infector_case_no
+        if not no:
+            continue
+        if no == item.data.case_no:
+            errors.append(RowError(item.row, "infector_case_no", "a case cannot infect itself", no))
+        elif no not in in_file and no not in known:
+            reason = f"unknown case {no!r}: neither in this file nor in the registry"
+            errors.append(RowError(item.row, "infector_case_no", reason, no))
+    return errors
 
 
 def _apply_rows(
@@ -145,6 +171,7 @@ def _apply_rows(
         c.case_no: c for c in session.scalars(select(Case).where(Case.case_no.in_(list(seen))))
     }
     before = {no: service.snapshot(case) for no, case in existing.items()}
+    _begin_outer(session)
     nested = session.begin_nested()
     for item in parsed:
         data = item.data
@@ -182,6 +209,20 @@ def _apply_rows(
             report.updated += 1
         else:
             report.unchanged += 1
+
+
+def _begin_outer(session: Session) -> None:
+    """Make the caller's transaction real before the savepoint.
+
+    pysqlite emits BEGIN only before a write; a SAVEPOINT taken first would then be the
+    outermost transaction, and releasing it would commit the import behind the caller's
+    back (services never commit).
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not getattr(raw, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN")
 
 
 def _column_of(exc: FangkongError) -> str | None:

@@ -183,6 +183,14 @@ class BulletinRead(BaseModel):
     text: str
 
 
+class DateOrderError(ValueError):
+    """Dates of a case that contradict each other; ``field`` is the one to correct."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def check_dates(
     classification: Classification,
     reported_on: date,
@@ -192,15 +200,18 @@ def check_dates(
     converted_on: date | None,
     discharged_on: date | None,
 ) -> None:
-    """Raise ``ValueError`` when the dates of a case contradict each other."""
+    """Raise ``DateOrderError`` (a ``ValueError``) when the dates of a case contradict
+    each other."""
     if sampled_on and sampled_on > reported_on:
-        raise ValueError("sampled_on is after reported_on")
+        raise DateOrderError("sampled_on", "sampled_on is after reported_on")
     if onset_on and onset_on > reported_on and classification == Classification.confirmed:
-        raise ValueError("onset_on is after reported_on for a case confirmed at report")
+        raise DateOrderError(
+            "onset_on", "onset_on is after reported_on for a case confirmed at report"
+        )
     if converted_on:
         if classification != Classification.asymptomatic:
-            raise ValueError("only an asymptomatic infection can be converted")
+            raise DateOrderError("converted_on", "only an asymptomatic infection can be converted")
         if converted_on < reported_on:
-            raise ValueError("converted_on is before reported_on")
+            raise DateOrderError("converted_on", "converted_on is before reported_on")
     if discharged_on and discharged_on < reported_on:
-        raise ValueError("discharged_on is before reported_on")
+        raise DateOrderError("discharged_on", "discharged_on is before reported_on")

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -18,9 +19,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from fangkong.cases import bulletin, stats
 from fangkong.cases.models import Case, DailyCount
-from fangkong.cases.schemas import CaseCreate, CaseRead, CaseUpdate, check_dates
+from fangkong.cases.schemas import (
+    CaseCreate,
+    CaseRead,
+    CaseUpdate,
+    DateOrderError,
+    check_dates,
+)
 from fangkong.cases.vocab import Classification, FoundVia, Origin
-from fangkong.errors import Conflict, InvalidInput, NotFound
+from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
 from fangkong.people import service as people_service
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
@@ -263,7 +270,26 @@ def update_case(session: Session, *, case_no: str, data: CaseUpdate, now: dateti
     case = get_case(session, case_no=case_no)
     before = _facts(case)
     fields_before = snapshot(case)
-    given = data.model_dump(exclude_unset=True)
+    saved = {name: getattr(case, name) for name in (*_FIELDS, "city_code")}
+    try:
+        with session.no_autoflush:
+            _edit(session, case, data.model_dump(exclude_unset=True))
+    except FangkongError:
+        # A refused edit leaves the case as it was: otherwise the half-applied change
+        # would reach the store on the caller's next flush without its count delta.
+        for name, value in saved.items():
+            setattr(case, name, value)
+        raise
+    if snapshot(case) != fields_before:
+        case.updated_at = now
+        session.flush()
+        _apply(session, stats.delta(before, _facts(case)))
+    return case
+
+
+def _edit(session: Session, case: Case, given: dict[str, Any]) -> None:
+    if "reported_on" in given and given["reported_on"] is None:
+        raise InvalidInput("reported_on cannot be removed", field="reported_on")
     for name in _SIMPLE:
         if name in given:
             setattr(case, name, given[name])
@@ -281,6 +307,9 @@ def update_case(session: Session, *, case_no: str, data: CaseUpdate, now: dateti
             street=given.get("street"),
             person_no=person_no,
         )
+        if "street" not in given and not person_no and district_code == case.district_code:
+            # The district given again without a street: the street stays.
+            street_code = case.street_code
         if "person_no" in given:
             case.person_id = person_id
         case.district_code, case.street_code = district_code, street_code
@@ -292,11 +321,6 @@ def update_case(session: Session, *, case_no: str, data: CaseUpdate, now: dateti
     case.classification = (
         Classification.confirmed.value if case.converted_on else case.reported_classification
     )
-    if snapshot(case) != fields_before:
-        case.updated_at = now
-        session.flush()
-        _apply(session, stats.delta(before, _facts(case)))
-    return case
 
 
 def _validate(case: Case) -> None:
@@ -309,8 +333,8 @@ def _validate(case: Case) -> None:
             converted_on=case.converted_on,
             discharged_on=case.discharged_on,
         )
-    except ValueError as exc:
-        raise InvalidInput(str(exc), case_no=case.case_no) from None
+    except DateOrderError as exc:
+        raise InvalidInput(str(exc), field=exc.field, case_no=case.case_no) from None
 
 
 def convert_case(session: Session, *, case_no: str, on: date, now: datetime) -> Case:

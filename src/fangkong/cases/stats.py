@@ -167,20 +167,24 @@ def day_series(
             totals[2] += fig.discharges
         fig.total_confirmed, fig.total_asymptomatic, fig.total_discharged = totals
 
+        # Streaks count outbreak days only (from the first local case on): quiet days
+        # before it would otherwise let the first day of an outbreak count as "cleared",
+        # and the flags would depend on how far back the query starts.
         outbreak = outbreak or fig.new_total > 0
+        step = 1 if outbreak else 0
         fig.community_zero = fig.community == 0
-        zero_streak = zero_streak + 1 if fig.community_zero else 0
+        zero_streak = zero_streak + step if fig.community_zero else 0
         fig.zero_streak = zero_streak
         fig.community_cleared = outbreak and zero_streak >= rules.zero_streak_days
 
         calm = fig.new_total < rules.stable_control_below and fig.community_zero
-        below_streak = below_streak + 1 if calm else 0
+        below_streak = below_streak + step if calm else 0
         fig.below_threshold_streak = below_streak
         fig.stable_control = outbreak and below_streak >= rules.stable_control_days
 
         if population:
             fig.basic_zero_day = fig.community * 100_000 < rules.basic_zero_per_100k * population
-            basic_streak = basic_streak + 1 if fig.basic_zero_day else 0
+            basic_streak = basic_streak + step if fig.basic_zero_day else 0
             fig.basic_zero_streak = basic_streak
             fig.community_basically_cleared = outbreak and basic_streak >= rules.zero_streak_days
         fig.rules = [

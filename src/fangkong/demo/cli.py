@@ -1,8 +1,186 @@
-"""``fangkong demo``."""
+"""``fangkong demo``: build the synthetic 淄博, replay March 2022, check the seed figures,
+serve the UI.
+
+The demo store is rebuilt on every run, so the demo always starts from the same state. By
+default it is its own SQLite file (``{home}/demo.db``), so a real store in the same home is
+never touched; a configured database is wiped only when ``--reset-database`` says so.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
 
-def demo() -> None:
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fangkong.clock import LOCAL_TZ
+from fangkong.config import Settings, get_settings
+from fangkong.demo import load
+from fangkong.demo.city import MIN_SCALE, build_city
+from fangkong.demo.outbreak import (
+    SEED_BULLETINS,
+    SEED_DAYS,
+    SEED_DISCHARGED,
+    SEED_TOTALS,
+    START,
+    replay,
+)
+from fangkong.deps import open_store
+from fangkong.errors import ImportRejected
+from fangkong.policy import load_policy
+from fangkong.regions import service as regions
+from fangkong.storage.db import session_scope
+
+NOW = datetime(2022, 3, 23, 21, 0, tzinfo=LOCAL_TZ)  # the evening seed 001's figures are final
+POLICY = "zibo-2022-03"
+T = TypeVar("T")
+
+console = Console(highlight=False)
+
+
+def demo_settings(home: Path, database_url: str) -> Settings:
+    return Settings(
+        home=home,
+        database_url=database_url,
+        now=NOW,
+        policy=POLICY,
+        outbreak_start=START.isoformat(),
+        city="3703",
+    )
+
+
+def _sqlite_store(home: Path) -> str:
+    """A fresh ``{home}/demo.db``: the file and its WAL companions are deleted first."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = (home / "demo.db").resolve()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def _stage(title: str, timings: list[tuple[str, float]]) -> Iterator[None]:
+    started = time.perf_counter()
+    with console.status(f"{title} …"):
+        yield
+    elapsed = time.perf_counter() - started
+    timings.append((title, elapsed))
+    console.print(f"[green]✓[/green] {title} [dim]{elapsed:.2f} s[/dim]")
+
+
+def _timed(title: str, timings: list[tuple[str, float]], work: Callable[[], T]) -> T:
+    with _stage(title, timings):
+        return work()
+
+
+def demo(
+    scale: float = typer.Option(
+        1.0, min=MIN_SCALE, help="Size of the city: 1.0 is about 20,000 persons."
+    ),
+    seed: int = typer.Option(2022, help="Random seed: the same seed gives the same data."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the UI afterwards."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    reset_database: bool = typer.Option(
+        False,
+        "--reset-database",
+        help="With FANGKONG_DATABASE_URL set: delete all its data and build the demo there.",
+    ),
+) -> None:
     """Build the synthetic 淄博, replay March 2022 and serve the UI."""
-    raise NotImplementedError
+    base = get_settings()
+    if base.database_url:
+        if not reset_database:
+            console.print(
+                "[red]FANGKONG_DATABASE_URL is set[/red]: the demo rebuilds its store from "
+                "scratch and would delete all data in it. Unset it to use a separate SQLite "
+                "file, or pass --reset-database to wipe that database."
+            )
+            raise typer.Exit(2)
+        url = base.database_url
+    else:
+        url = _sqlite_store(base.home)
+    settings = demo_settings(base.home, url)
+    policy = load_policy(settings.policy)
+    timings: list[tuple[str, float]] = []
+
+    city = _timed("生成城市 synthetic city", timings, lambda: build_city(seed=seed, scale=scale))
+    console.print(
+        f"  {len(city.persons):,} persons, {len(city.workplaces):,} workplaces, "
+        f"{len(city.venues):,} venues"
+    )
+    cases = _timed("回放疫情 outbreak replay", timings, lambda: replay(city, seed=seed))
+    files = load.csv_files(city, cases)
+    directory = settings.home / "demo"
+    _timed(f"写入 CSV {directory}", timings, lambda: load.write_files(directory, files))
+
+    store = _timed("打开存储 store", timings, lambda: open_store(settings))
+    try:
+        if base.database_url:
+            _timed("清空数据库 wipe", timings, lambda: load.wipe_store(store.engine))
+        for name, data in files.items():
+            with _stage(f"导入 import {name}", timings), session_scope(store.sessions) as session:
+                report = load.import_file(session, name, data, now=NOW)
+            console.print(f"  added {report.added:,}")
+        with session_scope(store.sessions) as session:
+            figures = load.read_figures(session, policy=policy)
+    except ImportRejected as exc:
+        for err in exc.details["errors"][:10]:
+            console.print(f"  row {err['row']}, {err['column']}: {err['reason']}", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        store.engine.dispose()
+
+    total = sum(t for _, t in timings)
+    console.print(f"built in {total:.1f} s · store {store.engine.url.render_as_string()}")
+    _print_figures(figures)
+    if serve:
+        import uvicorn
+
+        from fangkong.main import create_app
+
+        app = create_app(settings)
+        console.print(f"fangkong demo is serving on [bold]http://{host}:{port}[/bold]")
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _mark(ok: bool) -> str:
+    return "[green]✓[/green]" if ok else "[red]✗[/red]"
+
+
+def _print_figures(figures: load.Figures) -> None:
+    """The seed figures beside what fangkong computed from the replayed cases."""
+    table = Table(title="淄博 2022年3月: seed figures reproduced", title_justify="left")
+    for column in ("day", "new", "by unit", "conv.", "C / A", "出院", "清零", "稳定"):
+        table.add_column(column, no_wrap=True)
+    discharged_day, discharged = SEED_DISCHARGED
+    for seed_day in SEED_DAYS:
+        fig = figures.day(seed_day.day)
+        totals = (fig.total_confirmed, fig.total_asymptomatic)
+        expected_totals = SEED_TOTALS.get(seed_day.day, totals)
+        discharged_text = str(fig.total_discharged)
+        if seed_day.day == discharged_day:
+            discharged_text += f" {_mark(fig.total_discharged == discharged)}"
+        units = " ".join(
+            f"{regions.unit(code).name}{n}" for code, n in (seed_day.units or {}).items()
+        )
+        table.add_row(
+            f"{seed_day.day:%m-%d}",
+            f"{fig.new_total} {_mark(fig.new_total == seed_day.new)}",
+            units or "—",
+            str(fig.conversions),
+            f"{totals[0]} / {totals[1]} {_mark(totals == expected_totals)}",
+            discharged_text,
+            f"{fig.zero_streak}天" if fig.community_zero else "—",
+            "✓" if fig.stable_control else "—",
+        )
+    console.print(table)
+    for day, text in figures.bulletins:
+        expected = SEED_BULLETINS[day][1]
+        console.print(f"{_mark(text == expected)} [bold]{day:%m-%d}[/bold] {text}", soft_wrap=True)

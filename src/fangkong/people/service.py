@@ -1,12 +1,423 @@
-"""The people and places registry."""
+"""The people and places registry: persons, households, addresses, workplaces, venues.
+
+Functions take a ``Session`` and keyword arguments and never commit: the caller owns the
+transaction. Names in input (districts, communities, household and workplace numbers) are
+turned into rows by ``Lookups``, which caches every answer and can be preloaded, so that
+an import of many rows makes a handful of queries instead of several per row.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
-from fangkong.errors import NotFound
-from fangkong.people.models import Person
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from fangkong.errors import Conflict, InvalidInput, NotFound
+from fangkong.people import vocab
+from fangkong.people.models import (
+    Building,
+    Community,
+    Compound,
+    Household,
+    Person,
+    Venue,
+    Workplace,
+    WorkplaceUnit,
+)
+from fangkong.people.schemas import (
+    PersonCreate,
+    PersonRead,
+    PersonUpdate,
+    VenueCreate,
+    VenueRead,
+    VenueUpdate,
+    WorkplaceCreate,
+    WorkplaceRead,
+    WorkplaceUnitRead,
+    check_birth_year,
+)
+from fangkong.regions import service as regions
+
+CHUNK = 500  # keys per IN (...) query: far below every backend's parameter limit
+ADDRESS = ("district", "street", "community", "compound", "building", "room")
+WORKPLACE = ("workplace_no", "workplace_unit")
+# Relations of a person, set as objects first and turned into ids once they have one.
+RELATIONS = ("household", "community", "compound", "building", "workplace", "workplace_unit")
+
+T = TypeVar("T")
+
+
+def chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def assign(obj: object, values: dict[str, Any]) -> bool:
+    """Set ``values`` on ``obj``; whether anything differed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def resolve_region(district: str | None, street: str | None) -> tuple[str | None, str | None]:
+    """District and street codes from codes or names; a street alone names its district."""
+    if district:
+        district_code = regions.resolve_district(district).code
+        street_code = regions.resolve_street(street, district_code).code if street else None
+        return district_code, street_code
+    if street:
+        found = regions.resolve_street(street)
+        return found.district_code, found.code
+    return None, None
+
+
+# ---------------------------------------------------------------- lookups
+
+
+class Lookups:
+    """Get-or-create of addresses, households and workplace units, with caches.
+
+    A key present in a cache with ``None`` is known to be absent. New rows are added to the
+    session unflushed; a flush gives them ids (the unit of work inserts parents first).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._regions: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = {}
+        self.households: dict[str, Household | None] = {}
+        self.communities: dict[tuple[str, str], Community | None] = {}
+        self.compounds: dict[tuple[str, str, str], Compound | None] = {}
+        self.buildings: dict[tuple[str, str, str, str], Building | None] = {}
+        self.workplaces: dict[str, Workplace | None] = {}
+        self.units: dict[tuple[str, str], WorkplaceUnit | None] = {}
+        self._streets: set[str] = set()  # streets whose whole address tree is cached
+        self._unit_scopes: set[str] = set()  # workplaces whose units are all cached
+
+    # ------------------------------------------------------------ preloading
+
+    def preload_households(self, household_nos: Iterable[str]) -> None:
+        wanted = set(household_nos) - self.households.keys()
+        for batch in chunks(sorted(wanted)):
+            for hh in self.session.scalars(
+                select(Household).where(Household.household_no.in_(batch))
+            ):
+                self.households[hh.household_no] = hh
+        for no in wanted:
+            self.households.setdefault(no, None)
+
+    def preload_streets(self, street_codes: Iterable[str]) -> None:
+        """Every community, compound and building of the streets."""
+        wanted = sorted(set(street_codes) - self._streets)
+        for batch in chunks(wanted):
+            communities = list(
+                self.session.scalars(select(Community).where(Community.street_code.in_(batch)))
+            )
+            by_id = {c.id: c for c in communities}
+            for c in communities:
+                self.communities[(c.street_code, c.name)] = c
+            compounds: dict[int, Compound] = {}
+            for cids in chunks(by_id):
+                for cp in self.session.scalars(
+                    select(Compound).where(Compound.community_id.in_(cids))
+                ):
+                    compounds[cp.id] = cp
+                    owner = by_id[cp.community_id]
+                    self.compounds[(owner.street_code, owner.name, cp.name)] = cp
+            for pids in chunks(compounds):
+                for b in self.session.scalars(
+                    select(Building).where(Building.compound_id.in_(pids))
+                ):
+                    cp = compounds[b.compound_id]
+                    owner = by_id[cp.community_id]
+                    self.buildings[(owner.street_code, owner.name, cp.name, b.name)] = b
+        self._streets.update(wanted)
+
+    def preload_workplaces(self, workplace_nos: Iterable[str]) -> None:
+        """The workplaces and all their units."""
+        wanted = sorted(set(workplace_nos) - self.workplaces.keys())
+        for batch in chunks(wanted):
+            found = {
+                w.id: w
+                for w in self.session.scalars(
+                    select(Workplace).where(Workplace.workplace_no.in_(batch))
+                )
+            }
+            for w in found.values():
+                self.workplaces[w.workplace_no] = w
+            for ids in chunks(found):
+                for u in self.session.scalars(
+                    select(WorkplaceUnit).where(WorkplaceUnit.workplace_id.in_(ids))
+                ):
+                    self.units[(found[u.workplace_id].workplace_no, u.name)] = u
+        for no in wanted:
+            self.workplaces.setdefault(no, None)
+        self._unit_scopes.update(wanted)
+
+    # ------------------------------------------------------------ lookups
+
+    def region(self, district: str | None, street: str | None) -> tuple[str | None, str | None]:
+        key = (district, street)
+        if key not in self._regions:
+            self._regions[key] = resolve_region(district, street)
+        return self._regions[key]
+
+    def household(self, household_no: str) -> Household:
+        if household_no not in self.households:
+            self.households[household_no] = self.session.scalar(
+                select(Household).where(Household.household_no == household_no)
+            )
+        found = self.households[household_no]
+        if found is None:
+            found = Household(household_no=household_no)
+            self.session.add(found)
+            self.households[household_no] = found
+        return found
+
+    def community(self, district_code: str, street_code: str, name: str) -> Community:
+        key = (street_code, name)
+        if key not in self.communities and street_code not in self._streets:
+            self.communities[key] = self.session.scalar(
+                select(Community).where(
+                    Community.street_code == street_code, Community.name == name
+                )
+            )
+        found = self.communities.get(key)
+        if found is None:
+            found = Community(name=name, district_code=district_code, street_code=street_code)
+            self.session.add(found)
+            self.communities[key] = found
+        return found
+
+    def compound(self, community: Community, name: str) -> Compound:
+        key = (community.street_code, community.name, name)
+        if key not in self.compounds and community.street_code not in self._streets:
+            self.compounds[key] = (
+                self.session.scalar(
+                    select(Compound).where(
+                        Compound.community_id == community.id, Compound.name == name
+                    )
+                )
+                if community.id is not None
+                else None
+            )
+        found = self.compounds.get(key)
+        if found is None:
+            found = Compound(community=community, name=name)
+            self.session.add(found)
+            self.compounds[key] = found
+        return found
+
+    def building(self, compound: Compound, name: str) -> Building:
+        community = compound.community
+        key = (community.street_code, community.name, compound.name, name)
+        if key not in self.buildings and community.street_code not in self._streets:
+            self.buildings[key] = (
+                self.session.scalar(
+                    select(Building).where(
+                        Building.compound_id == compound.id, Building.name == name
+                    )
+                )
+                if compound.id is not None
+                else None
+            )
+        found = self.buildings.get(key)
+        if found is None:
+            found = Building(compound=compound, name=name)
+            self.session.add(found)
+            self.buildings[key] = found
+        return found
+
+    def workplace(self, workplace_no: str) -> Workplace | None:
+        if workplace_no not in self.workplaces:
+            self.workplaces[workplace_no] = self.session.scalar(
+                select(Workplace).where(Workplace.workplace_no == workplace_no)
+            )
+        return self.workplaces[workplace_no]
+
+    def unit(self, workplace: Workplace, name: str, kind: str | None = None) -> WorkplaceUnit:
+        """The unit of that name, created when new; ``kind`` (when given) is set on it."""
+        key = (workplace.workplace_no, name)
+        if key not in self.units and workplace.workplace_no not in self._unit_scopes:
+            self.units[key] = (
+                self.session.scalar(
+                    select(WorkplaceUnit).where(
+                        WorkplaceUnit.workplace_id == workplace.id, WorkplaceUnit.name == name
+                    )
+                )
+                if workplace.id is not None
+                else None
+            )
+        found = self.units.get(key)
+        if found is None:
+            found = WorkplaceUnit(workplace=workplace, name=name, kind=kind or "department")
+            self.session.add(found)
+            self.units[key] = found
+        elif kind is not None and found.kind != kind:
+            found.kind = kind
+        return found
+
+
+@dataclass(frozen=True)
+class Address:
+    district_code: str | None
+    street_code: str | None
+    community: Community | None
+    compound: Compound | None
+    building: Building | None
+
+
+def _address(
+    lookups: Lookups,
+    *,
+    district: str | None,
+    street: str | None,
+    community: str | None,
+    compound: str | None,
+    building: str | None,
+) -> Address:
+    district_code, street_code = lookups.region(district, street)
+    if community and not street_code:
+        raise InvalidInput("a community needs a street", field="street")
+    if compound and not community:
+        raise InvalidInput("a compound needs a community", field="community")
+    if building and not compound:
+        raise InvalidInput("a building needs a compound", field="compound")
+    comm = cp = bld = None
+    if community and district_code and street_code:
+        comm = lookups.community(district_code, street_code, community)
+        if compound:
+            cp = lookups.compound(comm, compound)
+            if building:
+                bld = lookups.building(cp, building)
+    return Address(district_code, street_code, comm, cp, bld)
+
+
+def ensure_address(
+    session: Session,
+    *,
+    district: str | None,
+    street: str | None = None,
+    community: str | None = None,
+    compound: str | None = None,
+    building: str | None = None,
+) -> Address:
+    """The address with its community, compound and building, each created when new."""
+    address = _address(
+        Lookups(session),
+        district=district,
+        street=street,
+        community=community,
+        compound=compound,
+        building=building,
+    )
+    session.flush()
+    return address
+
+
+def community_street(session: Session, *, community_id: int) -> str:
+    """The street code of a community (a community's jurisdiction is inside its street)."""
+    street = session.scalar(select(Community.street_code).where(Community.id == community_id))
+    if street is None:
+        raise NotFound(f"no community {community_id}", community_id=community_id)
+    return street
+
+
+# ---------------------------------------------------------------- persons
+
+
+def person_refs(lookups: Lookups, fields: dict[str, Any]) -> dict[str, Any]:
+    """Column values of a person from input ``fields`` (only the keys given), relations as
+    objects. Address fields are taken as a whole, as are the workplace fields.
+
+    Raises ``InvalidInput`` with ``field`` naming the input field at fault.
+    """
+    values: dict[str, Any] = {
+        k: fields[k]
+        for k in ("person_no", "name", "id_number", "phone", "sex", "birth_year", "room")
+        if k in fields
+    }
+    if "household_no" in fields:
+        no = fields["household_no"]
+        values["household"] = lookups.household(no) if no else None
+    if any(k in fields for k in ADDRESS[:-1]):
+        address = _address(
+            lookups,
+            district=fields.get("district"),
+            street=fields.get("street"),
+            community=fields.get("community"),
+            compound=fields.get("compound"),
+            building=fields.get("building"),
+        )
+        values.update(
+            district_code=address.district_code,
+            street_code=address.street_code,
+            community=address.community,
+            compound=address.compound,
+            building=address.building,
+        )
+    if any(k in fields for k in WORKPLACE):
+        no, unit_name = fields.get("workplace_no"), fields.get("workplace_unit")
+        workplace = lookups.workplace(no) if no else None
+        if no and workplace is None:
+            raise InvalidInput(f"no workplace {no!r} in the registry", field="workplace_no")
+        if unit_name and workplace is None:
+            raise InvalidInput("a workplace unit needs a workplace", field="workplace_no")
+        values["workplace"] = workplace
+        values["workplace_unit"] = (
+            lookups.unit(workplace, unit_name) if workplace and unit_name else None
+        )
+    return values
+
+
+def person_values(refs: dict[str, Any]) -> dict[str, Any]:
+    """``person_refs`` with relation objects replaced by their ids (after a flush)."""
+    values = {k: v for k, v in refs.items() if k not in RELATIONS}
+    for name in RELATIONS:
+        if name in refs:
+            values[f"{name}_id"] = refs[name].id if refs[name] is not None else None
+    return values
+
+
+PERSON_COLUMNS = (
+    "person_no",
+    "name",
+    "id_number",
+    "phone",
+    "sex",
+    "birth_year",
+    "household_id",
+    "district_code",
+    "street_code",
+    "community_id",
+    "compound_id",
+    "building_id",
+    "room",
+    "workplace_id",
+    "workplace_unit_id",
+)
+
+
+def complete_person(values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Every column of a new person (absent ones empty): the rows of a bulk insert must all
+    name the same columns."""
+    row = dict.fromkeys(PERSON_COLUMNS)
+    row.update(values, created_at=now, updated_at=now)
+    return row
 
 
 def get_person(session: Session, *, person_no: str) -> Person:
@@ -18,3 +429,503 @@ def get_person(session: Session, *, person_no: str) -> Person:
 
 def person_no_of(session: Session, *, person_id: int) -> str | None:
     return session.scalar(select(Person.person_no).where(Person.id == person_id))
+
+
+def persons_by_no(session: Session, person_nos: Iterable[str]) -> dict[str, Person]:
+    found: dict[str, Person] = {}
+    for batch in chunks(sorted(set(person_nos))):
+        for p in session.scalars(select(Person).where(Person.person_no.in_(batch))):
+            found[p.person_no] = p
+    return found
+
+
+def id_number_owners(session: Session, id_numbers: Iterable[str]) -> dict[str, str]:
+    """ID number → person number of whoever holds it in the registry."""
+    owners: dict[str, str] = {}
+    for batch in chunks(sorted(set(id_numbers))):
+        rows = session.execute(
+            select(Person.id_number, Person.person_no).where(Person.id_number.in_(batch))
+        )
+        owners.update({str(idn): no for idn, no in rows})
+    return owners
+
+
+def _check_id_number(session: Session, person_no: str, id_number: str | None) -> None:
+    if id_number is None:
+        return
+    owner = id_number_owners(session, [id_number]).get(id_number)
+    if owner is not None and owner != person_no:
+        raise Conflict(
+            f"ID number already belongs to person {owner!r}", field="id_number", person_no=owner
+        )
+
+
+def create_person(session: Session, *, data: PersonCreate, now: datetime) -> Person:
+    if session.scalar(select(Person.id).where(Person.person_no == data.person_no)) is not None:
+        raise Conflict(f"person {data.person_no!r} already exists", person_no=data.person_no)
+    _check_id_number(session, data.person_no, data.id_number)
+    refs = person_refs(Lookups(session), data.model_dump())
+    session.flush()
+    person = Person(**complete_person(person_values(refs), now))
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _merged_address(person: Person, given: dict[str, Any]) -> dict[str, Any]:
+    """The address after an edit: given levels replace, and a level that changes clears
+    the levels below it that are not given."""
+    current: dict[str, Any] = {
+        "district": person.district_code,
+        "street": person.street_code,
+        "community": person.community.name if person.community else None,
+        "compound": person.compound.name if person.compound else None,
+        "building": person.building.name if person.building else None,
+        "room": person.room,
+    }
+    merged: dict[str, Any] = {}
+    changed = False
+    for level in ADDRESS:
+        if level not in given:
+            merged[level] = None if changed else current[level]
+            continue
+        value = given[level]
+        if value and level == "district":
+            value = regions.resolve_district(value).code
+        elif value and level == "street":
+            value = resolve_region(merged["district"], value)[1]
+        changed = changed or value != current[level]
+        merged[level] = value
+    return merged
+
+
+def update_person(session: Session, *, person_no: str, data: PersonUpdate, now: datetime) -> Person:
+    """Apply the fields given in ``data``; the person is unchanged if nothing differs."""
+    person = get_person(session, person_no=person_no)
+    given = data.model_dump(exclude_unset=True)
+    if given.get("name", "") is None:
+        raise InvalidInput("name cannot be empty", field="name")
+    fields = {k: v for k, v in given.items() if k not in ADDRESS and k not in WORKPLACE}
+    if any(k in given for k in ADDRESS):
+        fields.update(_merged_address(person, given))
+    if any(k in given for k in WORKPLACE):
+        current_no = person.workplace.workplace_no if person.workplace else None
+        no = given.get("workplace_no", current_no)
+        unit = given.get("workplace_unit")
+        if "workplace_unit" not in given and no == current_no and person.workplace_unit:
+            unit = person.workplace_unit.name
+        fields.update(workplace_no=no, workplace_unit=unit)
+    id_number = fields.get("id_number", person.id_number)
+    if "birth_year" in fields:
+        year = fields["birth_year"]
+    else:  # a new ID number brings its own birth year
+        year = None if fields.get("id_number") else person.birth_year
+    try:
+        birth_year = check_birth_year(id_number, year)
+    except ValueError as exc:
+        field = "birth_year" if "birth_year" in given else "id_number"
+        raise InvalidInput(str(exc), field=field) from None
+    if birth_year != person.birth_year:
+        fields["birth_year"] = birth_year
+    if "id_number" in fields:
+        _check_id_number(session, person.person_no, fields["id_number"])
+    # relations set as objects, so that the person's loaded relations follow the change
+    if assign(person, person_refs(Lookups(session), fields)):
+        person.updated_at = now
+        session.flush()
+    return person
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    text: str | None = None  # name, person number, phone or ID number
+    name: str | None = None
+    person_no: str | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    district_code: str | None = None
+    street_code: str | None = None
+    community: str | None = None
+    compound: str | None = None
+    building: str | None = None
+    household_no: str | None = None
+    workplace_no: str | None = None
+
+
+def _contains(column: Any, value: str) -> ColumnElement[bool]:
+    result: ColumnElement[bool] = column.contains(value.strip(), autoescape=True)
+    return result
+
+
+def _person_conditions(flt: PersonFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.text:
+        conditions.append(
+            or_(
+                _contains(Person.name, flt.text),
+                _contains(Person.person_no, flt.text),
+                _contains(Person.phone, flt.text),
+                _contains(Person.id_number, flt.text),
+            )
+        )
+    for column, value in (
+        (Person.name, flt.name),
+        (Person.person_no, flt.person_no),
+        (Person.phone, flt.phone),
+        (Person.id_number, flt.id_number),
+    ):
+        if value:
+            conditions.append(_contains(column, value))
+    if flt.district_code:
+        conditions.append(Person.district_code == flt.district_code)
+    if flt.street_code:
+        conditions.append(Person.street_code == flt.street_code)
+    if flt.community:
+        conditions.append(
+            Person.community_id.in_(
+                select(Community.id).where(_contains(Community.name, flt.community))
+            )
+        )
+    if flt.compound:
+        conditions.append(
+            Person.compound_id.in_(
+                select(Compound.id).where(_contains(Compound.name, flt.compound))
+            )
+        )
+    if flt.building:
+        conditions.append(
+            Person.building_id.in_(select(Building.id).where(Building.name == flt.building.strip()))
+        )
+    if flt.household_no:
+        conditions.append(
+            Person.household_id.in_(
+                select(Household.id).where(Household.household_no == flt.household_no.strip())
+            )
+        )
+    if flt.workplace_no:
+        conditions.append(
+            Person.workplace_id.in_(
+                select(Workplace.id).where(Workplace.workplace_no == flt.workplace_no.strip())
+            )
+        )
+    return conditions
+
+
+_PERSON_LOADS = tuple(selectinload(getattr(Person, name)) for name in RELATIONS)
+
+
+def list_persons(
+    session: Session, *, flt: PersonFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Person], int]:
+    conditions = _person_conditions(flt)
+    total = session.scalar(select(func.count(Person.id)).where(*conditions))
+    items = session.scalars(
+        select(Person)
+        .where(*conditions)
+        .options(*_PERSON_LOADS)
+        .order_by(Person.person_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(items), int(total or 0)
+
+
+def get_household(session: Session, *, household_no: str) -> tuple[Household, list[Person]]:
+    """A household and its members, by person number."""
+    household = session.scalar(select(Household).where(Household.household_no == household_no))
+    if household is None:
+        raise NotFound(f"no household {household_no!r}", household_no=household_no)
+    members = session.scalars(
+        select(Person)
+        .where(Person.household_id == household.id)
+        .options(*_PERSON_LOADS)
+        .order_by(Person.person_no)
+    )
+    return household, list(members)
+
+
+def population_by_unit(session: Session, city_code: str) -> dict[str, int]:
+    """Registered persons per reporting unit of the city (every unit, zeros included)."""
+    counts = dict.fromkeys((u.code for u in regions.units(city_code)), 0)
+    rows = session.execute(
+        select(Person.district_code, Person.street_code, func.count(Person.id))
+        .where(Person.district_code.startswith(city_code, autoescape=True))
+        .group_by(Person.district_code, Person.street_code)
+    )
+    for district_code, street_code, count in rows:
+        if district_code in regions.registry().districts:
+            code = regions.unit_for(district_code, street_code).code
+            counts[code] = counts.get(code, 0) + int(count)
+    return counts
+
+
+def _district_name(code: str | None) -> str | None:
+    return regions.registry().districts[code].name if code else None
+
+
+def _street_name(code: str | None) -> str | None:
+    street = regions.registry().streets.get(code) if code else None
+    return street.name if street else None
+
+
+def person_read(person: Person) -> PersonRead:
+    unit = (
+        regions.unit_for(person.district_code, person.street_code) if person.district_code else None
+    )
+    return PersonRead(
+        person_no=person.person_no,
+        name=person.name,
+        id_number=person.id_number,
+        phone=person.phone,
+        sex=person.sex,
+        sex_label=vocab.SEXES.get(person.sex) if person.sex else None,
+        birth_year=person.birth_year,
+        household_no=person.household.household_no if person.household else None,
+        district_code=person.district_code,
+        district_name=_district_name(person.district_code),
+        street_code=person.street_code,
+        street_name=_street_name(person.street_code),
+        unit_code=unit.code if unit else None,
+        unit_name=unit.name if unit else None,
+        community=person.community.name if person.community else None,
+        compound=person.compound.name if person.compound else None,
+        building=person.building.name if person.building else None,
+        room=person.room,
+        workplace_no=person.workplace.workplace_no if person.workplace else None,
+        workplace_name=person.workplace.name if person.workplace else None,
+        workplace_unit=person.workplace_unit.name if person.workplace_unit else None,
+        created_at=person.created_at,
+        updated_at=person.updated_at,
+    )
+
+
+# ---------------------------------------------------------------- venues
+
+
+def venue_values(data: VenueCreate) -> dict[str, Any]:
+    """Column values of a venue from its input (resolves district and street)."""
+    district_code, street_code = resolve_region(data.district, data.street)
+    return {
+        "venue_code": data.venue_code,
+        "name": data.name,
+        "category": data.category,
+        "industry": data.industry,
+        "district_code": district_code,
+        "street_code": street_code,
+        "address": data.address,
+        "capacity": data.capacity,
+    }
+
+
+def get_venue(session: Session, *, venue_code: str) -> Venue:
+    venue = session.scalar(select(Venue).where(Venue.venue_code == venue_code))
+    if venue is None:
+        raise NotFound(f"no venue {venue_code!r}", venue_code=venue_code)
+    return venue
+
+
+def venues_by_code(session: Session, codes: Iterable[str]) -> dict[str, Venue]:
+    found: dict[str, Venue] = {}
+    for batch in chunks(sorted(set(codes))):
+        for v in session.scalars(select(Venue).where(Venue.venue_code.in_(batch))):
+            found[v.venue_code] = v
+    return found
+
+
+def create_venue(session: Session, *, data: VenueCreate) -> Venue:
+    if session.scalar(select(Venue.id).where(Venue.venue_code == data.venue_code)) is not None:
+        raise Conflict(f"venue {data.venue_code!r} already exists", venue_code=data.venue_code)
+    venue = Venue(**venue_values(data))
+    session.add(venue)
+    session.flush()
+    return venue
+
+
+def update_venue(session: Session, *, venue_code: str, data: VenueUpdate) -> Venue:
+    """Apply the fields given; a new district without a street clears the street."""
+    venue = get_venue(session, venue_code=venue_code)
+    given = data.model_dump(exclude_unset=True)
+    for name in ("name", "category"):
+        if name in given and given[name] is None:
+            raise InvalidInput(f"{name} cannot be empty", field=name)
+    values: dict[str, Any] = {
+        k: given[k] for k in ("name", "category", "industry", "address", "capacity") if k in given
+    }
+    if "district" in given or "street" in given:
+        district = given.get("district") or venue.district_code
+        street = given.get("street") if "street" in given else None
+        district_code, street_code = resolve_region(district, street)
+        if "street" not in given and district_code == venue.district_code:
+            street_code = venue.street_code
+        values.update(district_code=district_code, street_code=street_code)
+    if assign(venue, values):
+        session.flush()
+    return venue
+
+
+@dataclass(frozen=True)
+class VenueFilter:
+    text: str | None = None  # name or venue code
+    category: str | None = None
+    district_code: str | None = None
+    street_code: str | None = None
+
+
+def list_venues(
+    session: Session, *, flt: VenueFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Venue], int]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.text:
+        conditions.append(
+            or_(_contains(Venue.name, flt.text), _contains(Venue.venue_code, flt.text))
+        )
+    if flt.category:
+        conditions.append(Venue.category == flt.category)
+    if flt.district_code:
+        conditions.append(Venue.district_code == flt.district_code)
+    if flt.street_code:
+        conditions.append(Venue.street_code == flt.street_code)
+    total = session.scalar(select(func.count(Venue.id)).where(*conditions))
+    items = session.scalars(
+        select(Venue).where(*conditions).order_by(Venue.venue_code).limit(limit).offset(offset)
+    )
+    return list(items), int(total or 0)
+
+
+def venue_read(venue: Venue) -> VenueRead:
+    unit = regions.unit_for(venue.district_code, venue.street_code)
+    return VenueRead(
+        venue_code=venue.venue_code,
+        name=venue.name,
+        category=venue.category,
+        category_label=vocab.VENUE_CATEGORIES.get(venue.category, venue.category),
+        industry=venue.industry,
+        industry_label=vocab.INDUSTRIES.get(venue.industry) if venue.industry else None,
+        district_code=venue.district_code,
+        district_name=regions.registry().districts[venue.district_code].name,
+        street_code=venue.street_code,
+        street_name=_street_name(venue.street_code),
+        unit_code=unit.code,
+        unit_name=unit.name,
+        address=venue.address,
+        capacity=venue.capacity,
+    )
+
+
+# ---------------------------------------------------------------- workplaces
+
+
+def workplace_values(data: WorkplaceCreate) -> dict[str, Any]:
+    district_code, street_code = resolve_region(data.district, data.street)
+    return {
+        "workplace_no": data.workplace_no,
+        "name": data.name,
+        "industry": data.industry,
+        "district_code": district_code,
+        "street_code": street_code,
+        "address": data.address,
+    }
+
+
+def get_workplace(session: Session, *, workplace_no: str) -> Workplace:
+    workplace = session.scalar(select(Workplace).where(Workplace.workplace_no == workplace_no))
+    if workplace is None:
+        raise NotFound(f"no workplace {workplace_no!r}", workplace_no=workplace_no)
+    return workplace
+
+
+def create_workplace(session: Session, *, data: WorkplaceCreate) -> Workplace:
+    """A workplace with its units."""
+    exists = session.scalar(select(Workplace.id).where(Workplace.workplace_no == data.workplace_no))
+    if exists is not None:
+        raise Conflict(
+            f"workplace {data.workplace_no!r} already exists", workplace_no=data.workplace_no
+        )
+    workplace = Workplace(**workplace_values(data))
+    session.add(workplace)
+    session.add_all(
+        WorkplaceUnit(workplace=workplace, name=u.name, kind=u.kind) for u in data.units
+    )
+    session.flush()
+    return workplace
+
+
+def ensure_unit(
+    session: Session, *, workplace_no: str, name: str, kind: str | None = None
+) -> WorkplaceUnit:
+    """The unit of that name in the workplace, created when new."""
+    unit = Lookups(session).unit(get_workplace(session, workplace_no=workplace_no), name, kind)
+    session.flush()
+    return unit
+
+
+def units_of(session: Session, workplace_ids: Sequence[int]) -> dict[int, list[WorkplaceUnit]]:
+    """Units per workplace id, by name."""
+    units: dict[int, list[WorkplaceUnit]] = defaultdict(list)
+    for batch in chunks(workplace_ids):
+        for u in session.scalars(
+            select(WorkplaceUnit)
+            .where(WorkplaceUnit.workplace_id.in_(batch))
+            .order_by(WorkplaceUnit.name)
+        ):
+            units[u.workplace_id].append(u)
+    return units
+
+
+@dataclass(frozen=True)
+class WorkplaceFilter:
+    text: str | None = None  # name or workplace number
+    industry: str | None = None
+    district_code: str | None = None
+
+
+def list_workplaces(
+    session: Session, *, flt: WorkplaceFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Workplace], int]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.text:
+        conditions.append(
+            or_(_contains(Workplace.name, flt.text), _contains(Workplace.workplace_no, flt.text))
+        )
+    if flt.industry:
+        conditions.append(Workplace.industry == flt.industry)
+    if flt.district_code:
+        conditions.append(Workplace.district_code == flt.district_code)
+    total = session.scalar(select(func.count(Workplace.id)).where(*conditions))
+    items = session.scalars(
+        select(Workplace)
+        .where(*conditions)
+        .order_by(Workplace.workplace_no)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(items), int(total or 0)
+
+
+def workplace_reads(session: Session, workplaces: Sequence[Workplace]) -> list[WorkplaceRead]:
+    units = units_of(session, [w.id for w in workplaces])
+    reads = []
+    for w in workplaces:
+        unit = regions.unit_for(w.district_code, w.street_code)
+        reads.append(
+            WorkplaceRead(
+                workplace_no=w.workplace_no,
+                name=w.name,
+                industry=w.industry,
+                industry_label=vocab.INDUSTRIES.get(w.industry, w.industry),
+                district_code=w.district_code,
+                district_name=regions.registry().districts[w.district_code].name,
+                street_code=w.street_code,
+                street_name=_street_name(w.street_code),
+                unit_code=unit.code,
+                unit_name=unit.name,
+                address=w.address,
+                units=[
+                    WorkplaceUnitRead(
+                        name=u.name, kind=u.kind, kind_label=vocab.UNIT_KINDS.get(u.kind, u.kind)
+                    )
+                    for u in units.get(w.id, [])
+                ],
+            )
+        )
+    return reads

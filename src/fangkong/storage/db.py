@@ -28,7 +28,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 driver opens transactions lazily, before the first write, which breaks
+    # SAVEPOINTs (an import's all-or-nothing savepoint would become the outer transaction
+    # and commit on release). Take transaction control away from the driver; the "begin"
+    # listener below emits BEGIN itself (SQLAlchemy's documented pysqlite recipe).
+    dbapi_connection.isolation_level = None
+    _sqlite_pragmas(dbapi_connection)
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_pragmas(dbapi_connection: Any) -> None:
     # WAL lets readers work while one writer writes; foreign keys are off by default in
     # SQLite; busy_timeout turns a locked database into a short wait instead of an error.
     cursor = dbapi_connection.cursor()
@@ -42,7 +55,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_store_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from fangkong.people.masking import mask_id_number
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 templates = Jinja2Templates(directory=str(TEMPLATES))
+
+
+def md(day: date | None) -> str:
+    """``3月22日``: how bulletins and the HQ name a day."""
+    return "" if day is None else f"{day.month}月{day.day}日"
+
+
+def ymd(day: date | None) -> str:
+    return "" if day is None else f"{day.year}年{day.month}月{day.day}日"
+
+
+def signed(value: int | None) -> str:
+    if value is None:
+        return ""
+    return f"+{value}" if value > 0 else ("±0" if value == 0 else str(value))
+
+
+templates.env.filters["mask_id"] = mask_id_number
+templates.env.filters["md"] = md
+templates.env.filters["ymd"] = ymd
+templates.env.filters["signed"] = signed

@@ -1,0 +1,112 @@
+"""Roles and their permissions: the one declarative table (docs/security.md is generated
+from it, and a test keeps the two equal).
+
+A permission names what may be done; the jurisdiction (``auth/jurisdiction.py``) names
+where. A role also says which kind of area its users are bound to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PERMISSIONS: dict[str, str] = {
+    "cases.read": "查看病例 Read cases, their figures and the bulletin",
+    "cases.write": "登记、修改、转确诊、出院 Create and edit cases",
+    "cases.import": "导入病例 Import case files",
+    "stats.read": "查看统计与通报 Read daily statistics and bulletins",
+    "person.read": "查看人员、住户、单位、场所（脱敏）Read the registry, masked",
+    "person.write": "登记、修改人员与场所 Edit the registry",
+    "person.import": "导入人员、单位、场所 Import registry files",
+    "person.pii.read": "查看完整身份证号、手机号、住址 Read unmasked personal data",
+    "export": "导出数据 Export lists (with a stated reason)",
+    "audit.read": "查看审计日志 Read and export the audit log",
+    "users.manage": "管理用户与令牌 Manage users and API tokens",
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    permissions: frozenset[str]
+    # Area kinds a user of this role may be bound to (auth/jurisdiction.py).
+    scopes: tuple[str, ...]
+    token_only: bool = False  # machines: no password sign-in
+
+
+def _role(
+    code: str, label: str, perms: set[str], scopes: tuple[str, ...], token_only: bool = False
+) -> Role:
+    unknown = perms - PERMISSIONS.keys()
+    if unknown:
+        raise ValueError(f"role {code}: unknown permissions {sorted(unknown)}")
+    return Role(code, label, frozenset(perms), scopes, token_only)
+
+
+_READ = {"cases.read", "stats.read", "person.read"}
+_AREAS = ("city", "district", "unit", "street", "community")
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in (
+        _role(
+            "command",
+            "指挥部",
+            _READ | {"cases.write", "person.pii.read", "export"},
+            ("city",),
+        ),
+        _role(
+            "cdc",
+            "疾控流调",
+            _READ
+            | {
+                "cases.write",
+                "cases.import",
+                "person.write",
+                "person.import",
+                "person.pii.read",
+                "export",
+            },
+            ("city", "district", "unit"),
+        ),
+        _role(
+            "district_officer",
+            "区县专班",
+            _READ | {"person.write", "person.import", "person.pii.read", "export"},
+            ("district", "unit"),
+        ),
+        _role(
+            "community_worker",
+            "街道/社区网格员",
+            {"person.read", "person.write", "person.pii.read", "cases.read"},
+            ("street", "community"),
+        ),
+        _role("site_staff", "隔离点工作人员", {"person.read"}, ("site",)),
+        _role("lab", "检测机构", set(), ("lab",)),
+        _role("venue_device", "场所", set(), ("venue",), token_only=True),
+        _role("hotline", "12345坐席", {"stats.read"}, ("city",)),
+        _role("admin", "系统管理员", {"audit.read", "users.manage", "stats.read"}, ("city",)),
+    )
+}
+
+
+def role(code: str) -> Role:
+    try:
+        return ROLES[code]
+    except KeyError:
+        raise ValueError(f"unknown role {code!r}; roles: {', '.join(ROLES)}") from None
+
+
+def permission_table_markdown() -> str:
+    """The roles × permissions table of docs/security.md."""
+    codes = list(ROLES)
+    head = "| permission | " + " | ".join(f"{ROLES[c].label} `{c}`" for c in codes) + " |"
+    rule = "|---|" + "---|" * len(codes)
+    rows = [
+        f"| `{p}` {desc} | "
+        + " | ".join("✓" if p in ROLES[c].permissions else "" for c in codes)
+        + " |"
+        for p, desc in PERMISSIONS.items()
+    ]
+    scopes = "| bound to | " + " | ".join(", ".join(ROLES[c].scopes) for c in codes) + " |"
+    return "\n".join([head, rule, *rows, scopes])

@@ -1,0 +1,530 @@
+"""HTML pages of the case registry: list, register, view and edit, convert, discharge.
+
+Page handlers own the transaction (``SessionDep`` commits when they return), so a handler
+that shows an error rolls back first: a failed edit must leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from fangkong.cases import service
+from fangkong.cases.schemas import CaseCreate, CaseRead, CaseUpdate
+from fangkong.cases.vocab import (
+    CLASSIFICATION_LABELS,
+    FOUND_VIA_LABELS,
+    ORIGIN_LABELS,
+    Classification,
+    FoundVia,
+    Origin,
+)
+from fangkong.clock import today
+from fangkong.config import Settings
+from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
+from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
+from fangkong.policy import Policy
+from fangkong.regions import service as regions
+from fangkong.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 20
+FORM_ERROR = "_form"  # errors that belong to no single field
+
+FIELD_LABELS = {
+    "case_no": "病例编号",
+    "name": "姓名",
+    "id_number": "身份证号",
+    "district": "区县",
+    "street": "街道（镇）",
+    "classification": "报告时分类",
+    "origin": "来源",
+    "found_via": "发现途径",
+    "sampled_on": "采样日期",
+    "onset_on": "发病日期",
+    "reported_on": "报告日期",
+    "converted_on": "转为确诊日期",
+    "discharged_on": "出院日期",
+    "infector_case_no": "传染源病例编号",
+    "notes": "备注",
+}
+CREATE_FIELDS = (
+    "case_no",
+    "name",
+    "id_number",
+    "district",
+    "street",
+    "classification",
+    "origin",
+    "found_via",
+    "sampled_on",
+    "onset_on",
+    "reported_on",
+    "infector_case_no",
+    "notes",
+)
+EDIT_FIELDS = (*CREATE_FIELDS[1:], "converted_on", "discharged_on")
+
+# The date rules of ``schemas.check_dates``, in the words of the form.
+DATE_RULES = {
+    "sampled_on is after reported_on": "采样日期晚于报告日期",
+    "onset_on is after reported_on for a case confirmed at report": (
+        "确诊病例的发病日期晚于报告日期"
+    ),
+    "only an asymptomatic infection can be converted": "只有无症状感染者可以转为确诊",
+    "converted_on is before reported_on": "转为确诊日期早于报告日期",
+    "discharged_on is before reported_on": "出院日期早于报告日期",
+}
+PYDANTIC_MESSAGES = {
+    "missing": "必填",
+    "string_pattern_mismatch": "只能包含字母、数字、下划线、连字符和点",
+    "string_too_short": "必填",
+    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_parsing": "日期格式应为 YYYY-MM-DD",
+    "date_type": "日期格式应为 YYYY-MM-DD",
+    "date_from_datetime_inexact": "日期格式应为 YYYY-MM-DD",
+    "enum": "请从列表中选择",
+    "extra_forbidden": "不支持的字段",
+}
+DONE_MESSAGES = {
+    "created": "病例已登记。",
+    "saved": "修改已保存。",
+    "unchanged": "没有需要保存的修改。",
+    "converted": "已转为确诊病例。",
+    "discharged": "已登记出院。",
+}
+
+Errors = dict[str, list[str]]
+E = TypeVar("E", Classification, Origin, FoundVia)
+
+
+# ---------------------------------------------------------------- errors in the form's words
+
+
+def _date_rule(message: str) -> tuple[str, str] | None:
+    text = message.removeprefix("Value error, ")
+    if text in DATE_RULES:
+        return text.split()[0], DATE_RULES[text]
+    return None
+
+
+def validation_errors(exc: ValidationError) -> Errors:
+    errors: Errors = {}
+    for item in exc.errors():
+        loc = item.get("loc") or ()
+        field = str(loc[0]) if loc else FORM_ERROR
+        kind = item.get("type", "")
+        message = PYDANTIC_MESSAGES.get(kind)
+        if kind == "string_too_long":
+            message = f"最多 {item.get('ctx', {}).get('max_length', '')} 个字符"
+        if message is None and (rule := _date_rule(item.get("msg", ""))):
+            field, message = rule
+        errors.setdefault(field, []).append(message or item.get("msg", "无效"))
+    return errors
+
+
+def domain_errors(exc: FangkongError) -> Errors:
+    """Where a service error belongs on the form, said in Chinese when it is a known one."""
+    details: Mapping[str, Any] = exc.details
+    if rule := _date_rule(exc.message):
+        return {rule[0]: [rule[1]]}
+    if isinstance(exc, Conflict) and "case_no" in details and "already exists" in exc.message:
+        return {"case_no": [f"病例编号 {details['case_no']} 已存在"]}
+    if isinstance(exc, NotFound) and "case_no" in details:
+        return {"infector_case_no": [f"未找到病例 {details['case_no']}"]}
+    if isinstance(exc, InvalidInput):
+        if details.get("field") == "district":
+            return {"district": ["请选择区县"]}
+        if details.get("field") == "infector_case_no":
+            return {"infector_case_no": ["病例不能是自己的传染源"]}
+        if "district" in details:
+            return {"district": [f"未知区县：{details['district']}"]}
+        if "street" in details:
+            return {"street": [f"街道（镇）“{details['street']}”不在所选区县"]}
+        if details.get("field") == "reported_on":
+            return {"reported_on": ["必填"]}
+    field = str(details.get("field", ""))
+    return {field if field in FIELD_LABELS else FORM_ERROR: [exc.message]}
+
+
+# ---------------------------------------------------------------- form vocabulary
+
+
+def _choices(settings: Settings, policy: Policy) -> dict[str, Any]:
+    city_code = regions.city(settings.city).code
+    districts = regions.districts(city_code)
+    control = set(policy.community.under_control_channels)
+    return {
+        "classifications": [(c.value, CLASSIFICATION_LABELS[c]) for c in Classification],
+        "origins": [(o.value, ORIGIN_LABELS[o]) for o in Origin],
+        "found_via_groups": [
+            ("隔离管控中发现", [(f.value, FOUND_VIA_LABELS[f]) for f in FoundVia if f in control]),
+            ("社会面发现", [(f.value, FOUND_VIA_LABELS[f]) for f in FoundVia if f not in control]),
+        ],
+        "districts": [(d.code, d.name) for d in districts],
+        "streets": [(d.name, d.code, regions.streets(d.code)) for d in districts],
+        "units": regions.units(city_code),
+        "labels": FIELD_LABELS,
+        "classification_labels": {c.value: v for c, v in CLASSIFICATION_LABELS.items()},
+        "origin_labels": {o.value: v for o, v in ORIGIN_LABELS.items()},
+        "found_via_labels": {f.value: v for f, v in FOUND_VIA_LABELS.items()},
+    }
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    """The submitted form, trimmed (read here so that the handlers can stay synchronous)."""
+    form = await request.form()
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+FormDep = Annotated[dict[str, str], Depends(_posted)]
+
+
+def _pick(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: form.get(name, "") for name in names}
+
+
+# ---------------------------------------------------------------- list
+
+
+def _enum_or_none(kind: type[E], value: str) -> E | None:
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date_or_none(value: str, label: str, errors: list[str]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{label}“{value}”无法识别，请使用 YYYY-MM-DD 格式")
+        return None
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    unit: str = "",
+    classification: str = "",
+    origin: str = "",
+    found_via: str = "",
+    reported_from: str = "",
+    reported_to: str = "",
+    q: str = "",
+    page: str = "1",
+) -> HTMLResponse:
+    city_code = regions.city(settings.city).code
+    errors: list[str] = []
+    unit_codes = {u.code for u in regions.units(city_code)}
+    flt = service.CaseFilter(
+        city_code=city_code,
+        unit_code=unit if unit in unit_codes else None,
+        classification=_enum_or_none(Classification, classification),
+        origin=_enum_or_none(Origin, origin),
+        found_via=_enum_or_none(FoundVia, found_via),
+        reported_from=_date_or_none(reported_from, "报告日期起", errors),
+        reported_to=_date_or_none(reported_to, "报告日期止", errors),
+        text=q.strip() or None,
+    )
+    number = int(page) if page.isdigit() and int(page) > 0 else 1
+    items, total = service.list_cases(
+        session, flt=flt, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+    )
+    params = {
+        "unit": flt.unit_code or "",
+        "classification": flt.classification or "",
+        "origin": flt.origin or "",
+        "found_via": flt.found_via or "",
+        "reported_from": reported_from if flt.reported_from else "",
+        "reported_to": reported_to if flt.reported_to else "",
+        "q": q.strip(),
+    }
+    query = {k: v for k, v in params.items() if v}
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+
+    def page_url(n: int) -> str:
+        return "/cases?" + urlencode({**query, "page": n})
+
+    context = {
+        "nav": "cases",
+        "rows": [service.to_read(session, c, policy) for c in items],
+        "total": total,
+        "page": number,
+        "pages": pages,
+        "prev_url": page_url(number - 1) if number > 1 else None,
+        "next_url": page_url(number + 1) if number < pages else None,
+        "filters": params,
+        "errors": errors,
+        **_choices(settings, policy),
+    }
+    # htmx swaps only the results; a history restore wants the whole page.
+    headers = request.headers
+    partial = "HX-Request" in headers and "HX-History-Restore-Request" not in headers
+    response = templates.TemplateResponse(
+        request, "cases/_results.html" if partial else "cases/list.html", context
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# ---------------------------------------------------------------- register
+
+
+def _render_new(
+    request: Request,
+    settings: Settings,
+    policy: Policy,
+    values: Mapping[str, str],
+    errors: Errors,
+    status: int,
+) -> HTMLResponse:
+    context = {"nav": "cases", "values": values, "errors": errors, **_choices(settings, policy)}
+    return templates.TemplateResponse(request, "cases/new.html", context, status_code=status)
+
+
+@router.get("/cases/new", response_class=HTMLResponse)
+def case_new(
+    request: Request, settings: SettingsDep, policy: PolicyDep, clock: ClockDep
+) -> HTMLResponse:
+    values = {"origin": Origin.local.value, "reported_on": today(clock).isoformat()}
+    return _render_new(request, settings, policy, values, {}, 200)
+
+
+@router.post("/cases/new", response_class=HTMLResponse)
+def case_create(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+) -> Response:
+    values = _pick(form, CREATE_FIELDS)
+    try:
+        data = CaseCreate.model_validate({k: v for k, v in values.items() if v})
+        case = service.create_case(session, data=data, now=clock.now())
+    except ValidationError as exc:
+        return _render_new(request, settings, policy, values, validation_errors(exc), 422)
+    except FangkongError as exc:
+        session.rollback()
+        return _render_new(request, settings, policy, values, domain_errors(exc), 422)
+    return RedirectResponse(f"/cases/{case.case_no}?done=created", status_code=303)
+
+
+# ---------------------------------------------------------------- one case
+
+
+def _current(read: CaseRead) -> dict[str, str]:
+    """The edit form's values for a case as it is stored."""
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+    return {
+        "name": text(read.name),
+        "id_number": "",  # left blank: the stored number is shown masked, blank keeps it
+        "district": read.district_code,
+        "street": text(read.street_code),
+        "classification": read.reported_classification.value,
+        "origin": read.origin.value,
+        "found_via": text(read.found_via and read.found_via.value),
+        "sampled_on": text(read.sampled_on),
+        "onset_on": text(read.onset_on),
+        "reported_on": text(read.reported_on),
+        "converted_on": text(read.converted_on),
+        "discharged_on": text(read.discharged_on),
+        "infector_case_no": text(read.infector_case_no),
+        "notes": text(read.notes),
+    }
+
+
+def _changes(current: Mapping[str, str], submitted: Mapping[str, str]) -> dict[str, str | None]:
+    """PATCH semantics: only what the person changed; a blank ID number keeps the stored one."""
+    given: dict[str, str | None] = {
+        name: (submitted[name] or None)
+        for name in EDIT_FIELDS
+        if submitted[name] != current[name] and not (name == "id_number" and not submitted[name])
+    }
+    if "district" in given or "street" in given:
+        # The street decides the function zone only together with its district.
+        given["district"] = submitted["district"] or None
+        given["street"] = submitted["street"] or None
+    return given
+
+
+def _render_case(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    policy: Policy,
+    clock: ClockDep,
+    *,
+    case_no: str,
+    values: Mapping[str, str] | None = None,
+    errors: Errors | None = None,
+    event_errors: Mapping[str, str] | None = None,
+    done: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    try:
+        read = service.to_read(session, service.get_case(session, case_no=case_no), policy)
+    except NotFound:
+        missing: dict[str, Any] = {"nav": "cases", "case_no": case_no}
+        return templates.TemplateResponse(request, "cases/not_found.html", missing, status_code=404)
+    context: dict[str, Any] = {
+        "nav": "cases",
+        "case": read,
+        "values": values if values is not None else _current(read),
+        "errors": errors or {},
+        "event_errors": event_errors or {},
+        "done": DONE_MESSAGES.get(done, ""),
+        "today": today(clock),
+        **_choices(settings, policy),
+    }
+    return templates.TemplateResponse(request, "cases/detail.html", context, status_code=status)
+
+
+@router.get("/cases/{case_no}", response_class=HTMLResponse)
+def case_detail(
+    request: Request,
+    case_no: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+    done: str = "",
+) -> HTMLResponse:
+    return _render_case(request, session, settings, policy, clock, case_no=case_no, done=done)
+
+
+@router.post("/cases/{case_no}", response_class=HTMLResponse)
+def case_edit(
+    request: Request,
+    case_no: str,
+    form: FormDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+) -> Response:
+    submitted = _pick(form, EDIT_FIELDS)
+    try:
+        read = service.to_read(session, service.get_case(session, case_no=case_no), policy)
+    except NotFound:
+        return _render_case(request, session, settings, policy, clock, case_no=case_no)
+    given = _changes(_current(read), submitted)
+    if not given:
+        return RedirectResponse(f"/cases/{case_no}?done=unchanged", status_code=303)
+    try:
+        data = CaseUpdate.model_validate(given)
+        service.update_case(session, case_no=case_no, data=data, now=clock.now())
+    except (ValidationError, FangkongError) as exc:
+        session.rollback()
+        errors = validation_errors(exc) if isinstance(exc, ValidationError) else domain_errors(exc)
+        return _render_case(
+            request,
+            session,
+            settings,
+            policy,
+            clock,
+            case_no=case_no,
+            values=submitted,
+            errors=errors,
+            status=422,
+        )
+    return RedirectResponse(f"/cases/{case_no}?done=saved", status_code=303)
+
+
+def _day_event(
+    request: Request,
+    form: Mapping[str, str],
+    session: Session,
+    settings: Settings,
+    policy: Policy,
+    clock: ClockDep,
+    *,
+    case_no: str,
+    kind: str,
+) -> Response:
+    try:
+        on = date.fromisoformat(form.get("on", ""))
+    except ValueError:
+        message = "请填写日期（YYYY-MM-DD）"
+    else:
+        action = service.convert_case if kind == "converted" else service.discharge_case
+        try:
+            action(session, case_no=case_no, on=on, now=clock.now())
+        except FangkongError as exc:
+            session.rollback()
+            message = _event_message(exc)
+        else:
+            return RedirectResponse(f"/cases/{case_no}?done={kind}", status_code=303)
+    return _render_case(
+        request,
+        session,
+        settings,
+        policy,
+        clock,
+        case_no=case_no,
+        event_errors={kind: message},
+        status=422,
+    )
+
+
+def _event_message(exc: FangkongError) -> str:
+    if rule := _date_rule(exc.message):
+        return rule[1]
+    if "already converted" in exc.message:
+        return "该病例已转为确诊"
+    if "only asymptomatic converts" in exc.message:
+        return "该病例报告时即为确诊病例，无需转为确诊"
+    if "already discharged" in exc.message:
+        return "该病例已登记出院"
+    return exc.message
+
+
+@router.post("/cases/{case_no}/convert", response_class=HTMLResponse)
+def case_convert(
+    request: Request,
+    case_no: str,
+    form: FormDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+) -> Response:
+    return _day_event(
+        request, form, session, settings, policy, clock, case_no=case_no, kind="converted"
+    )
+
+
+@router.post("/cases/{case_no}/discharge", response_class=HTMLResponse)
+def case_discharge(
+    request: Request,
+    case_no: str,
+    form: FormDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+) -> Response:
+    return _day_event(
+        request, form, session, settings, policy, clock, case_no=case_no, kind="discharged"
+    )

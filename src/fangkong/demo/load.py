@@ -1,0 +1,142 @@
+"""Loading the demo: the generated rows as CSV files (import examples for operators too),
+imported through the domains' own importers, and the seed figures read back through the
+case service."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+import fangkong.models  # noqa: F401  (every table on Base.metadata, for the wipe)
+from fangkong.cases import service as cases_service
+from fangkong.cases.importer import import_cases
+from fangkong.cases.stats import DayFigures
+from fangkong.demo.city import CITY_CODE, City
+from fangkong.demo.outbreak import SEED_BULLETINS, SEED_DAYS, START, CaseRow
+from fangkong.people.importer import import_people, import_venues, import_workplaces
+from fangkong.policy import Policy
+from fangkong.storage.db import Base
+from fangkong.tabular import ImportReport
+
+Importer = Callable[..., ImportReport]
+
+PEOPLE_COLUMNS = (
+    "person_id", "name", "id_number", "phone", "sex", "birth_year", "household_id", "district",
+    "street", "community", "compound", "building", "room", "workplace_id", "workplace_unit",
+)  # fmt: skip
+WORKPLACE_COLUMNS = ("workplace_id", "name", "industry", "district", "street", "address", "units")
+VENUE_COLUMNS = (
+    "venue_code", "name", "category", "industry", "district", "street", "address", "capacity",
+)  # fmt: skip
+CASE_COLUMNS = (
+    "case_no", "person_id", "name", "id_number", "district", "street", "classification",
+    "origin", "found_via", "sampled_on", "onset_on", "reported_on", "converted_on",
+    "discharged_on", "infector_case_no", "notes",
+)  # fmt: skip
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel shows the Chinese text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_text(v) for v in row] for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def csv_files(city: City, cases: Sequence[CaseRow]) -> dict[str, bytes]:
+    """The four files, in the order they must be imported."""
+    return {
+        "workplaces.csv": to_csv(
+            WORKPLACE_COLUMNS,
+            (
+                (
+                    w.workplace_id,
+                    w.name,
+                    w.industry,
+                    w.district,
+                    w.street,
+                    w.address,
+                    ";".join(f"{name}:{kind}" for name, kind in w.units),
+                )
+                for w in city.workplaces
+            ),
+        ),
+        "people.csv": to_csv(
+            PEOPLE_COLUMNS, ([getattr(p, c) for c in PEOPLE_COLUMNS] for p in city.persons)
+        ),
+        "venues.csv": to_csv(
+            VENUE_COLUMNS, ([getattr(v, c) for c in VENUE_COLUMNS] for v in city.venues)
+        ),
+        "cases.csv": to_csv(CASE_COLUMNS, ([getattr(c, n) for n in CASE_COLUMNS] for c in cases)),
+    }
+
+
+IMPORTERS: dict[str, Importer] = {
+    "workplaces.csv": import_workplaces,
+    "people.csv": import_people,
+    "venues.csv": import_venues,
+    "cases.csv": import_cases,
+}
+
+
+def write_files(directory: Path, files: dict[str, bytes]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (directory / name).write_bytes(data)
+
+
+def import_file(session: Session, name: str, data: bytes, *, now: datetime) -> ImportReport:
+    return IMPORTERS[name](session, data=data, filename=name, now=now)
+
+
+def wipe_store(engine: Engine) -> None:
+    """Delete every row of every table (a shared database given with --reset-database)."""
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+# ---------------------------------------------------------------- the figures read back
+
+
+@dataclass(frozen=True)
+class Figures:
+    days: list[DayFigures]  # START .. the last seed day, totals from START
+    bulletins: list[tuple[date, str]]
+
+    def day(self, day: date) -> DayFigures:
+        return next(f for f in self.days if f.day == day)
+
+
+def read_figures(session: Session, *, policy: Policy) -> Figures:
+    end = SEED_DAYS[-1].day
+    days = cases_service.day_series(
+        session, city_code=CITY_CODE, start=START, end=end, policy=policy, since=START
+    )
+    bulletins = [
+        (
+            day,
+            cases_service.bulletin_text(
+                session, city_code=CITY_CODE, day=day, since=since, policy=policy
+            ),
+        )
+        for day, (since, _) in SEED_BULLETINS.items()
+    ]
+    return Figures(days, bulletins)

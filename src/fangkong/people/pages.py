@@ -1,0 +1,189 @@
+"""HTML pages of the registry: persons (masked lists), one person, venues, workplaces.
+
+A list answers an HTMX request (search, paging) with its table alone, a plain request
+with the whole page, so the pages also work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from fangkong.deps import SessionDep, SettingsDep
+from fangkong.errors import FangkongError
+from fangkong.people import service, vocab
+from fangkong.regions import service as regions
+from fangkong.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+
+
+def _pager(path: str, params: dict[str, str], offset: int, total: int) -> dict[str, Any]:
+    """Links to the previous and next page, keeping the search."""
+    kept = {k: v for k, v in params.items() if v}
+
+    def url(at: int) -> str:
+        return f"{path}?{urlencode({**kept, 'offset': at})}"
+
+    return {
+        "total": total,
+        "first": offset + 1 if total else 0,
+        "last": min(offset + PAGE, total),
+        "prev_url": url(max(offset - PAGE, 0)) if offset > 0 else None,
+        "next_url": url(offset + PAGE) if offset + PAGE < total else None,
+    }
+
+
+def _render(request: Request, page: str, table: str, context: dict[str, Any]) -> HTMLResponse:
+    name = table if request.headers.get("HX-Request") == "true" else page
+    return templates.TemplateResponse(request, name, context)
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: str = "",
+    name: str = "",
+    phone: str = "",
+    id_number: str = "",
+    district: str = "",
+    community: str = "",
+    offset: int = Query(0, ge=0),
+) -> HTMLResponse:
+    params = {
+        "q": q,
+        "name": name,
+        "phone": phone,
+        "id_number": id_number,
+        "district": district,
+        "community": community,
+    }
+    error = None
+    people: list[Any] = []
+    total = 0
+    try:
+        flt = service.PersonFilter(
+            text=q or None,
+            name=name or None,
+            phone=phone or None,
+            id_number=id_number or None,
+            district_code=service.resolve_region(district or None, None)[0],
+            community=community or None,
+        )
+        items, total = service.list_persons(session, flt=flt, limit=PAGE, offset=offset)
+        people = [service.person_read(p).masked_copy() for p in items]
+    except FangkongError as exc:
+        error = exc.message
+    return _render(
+        request,
+        "people/people.html",
+        "people/_people_table.html",
+        {
+            "nav": "people",
+            "params": params,
+            "districts": regions.districts(settings.city),
+            "people": people,
+            "error": error,
+            "pager": _pager("/people", params, offset, total),
+        },
+    )
+
+
+@router.get("/people/{person_no}", response_class=HTMLResponse)
+def person_page(request: Request, person_no: str, session: SessionDep) -> HTMLResponse:
+    person = service.person_read(service.get_person(session, person_no=person_no))
+    members = []
+    if person.household_no:
+        _, others = service.get_household(session, household_no=person.household_no)
+        members = [service.person_read(p).masked_copy() for p in others if p.person_no != person_no]
+    return templates.TemplateResponse(
+        request,
+        "people/person.html",
+        {"nav": "people", "person": person, "members": members},
+    )
+
+
+@router.get("/venues", response_class=HTMLResponse)
+def venues_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: str = "",
+    category: str = "",
+    district: str = "",
+    offset: int = Query(0, ge=0),
+) -> HTMLResponse:
+    params = {"q": q, "category": category, "district": district}
+    error = None
+    venues: list[Any] = []
+    total = 0
+    try:
+        flt = service.VenueFilter(
+            text=q or None,
+            category=vocab.normalise(category, vocab.VENUE_CATEGORIES) if category else None,
+            district_code=service.resolve_region(district or None, None)[0],
+        )
+        items, total = service.list_venues(session, flt=flt, limit=PAGE, offset=offset)
+        venues = [service.venue_read(v) for v in items]
+    except FangkongError as exc:
+        error = exc.message
+    return _render(
+        request,
+        "people/venues.html",
+        "people/_venues_table.html",
+        {
+            "nav": "venues",
+            "params": params,
+            "districts": regions.districts(settings.city),
+            "categories": vocab.VENUE_CATEGORIES,
+            "venues": venues,
+            "error": error,
+            "pager": _pager("/venues", params, offset, total),
+        },
+    )
+
+
+@router.get("/workplaces", response_class=HTMLResponse)
+def workplaces_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: str = "",
+    industry: str = "",
+    district: str = "",
+    offset: int = Query(0, ge=0),
+) -> HTMLResponse:
+    params = {"q": q, "industry": industry, "district": district}
+    error = None
+    workplaces: list[Any] = []
+    total = 0
+    try:
+        flt = service.WorkplaceFilter(
+            text=q or None,
+            industry=vocab.normalise(industry, vocab.INDUSTRIES) if industry else None,
+            district_code=service.resolve_region(district or None, None)[0],
+        )
+        items, total = service.list_workplaces(session, flt=flt, limit=PAGE, offset=offset)
+        workplaces = service.workplace_reads(session, items)
+    except FangkongError as exc:
+        error = exc.message
+    return _render(
+        request,
+        "people/workplaces.html",
+        "people/_workplaces_table.html",
+        {
+            "nav": "workplaces",
+            "params": params,
+            "districts": regions.districts(settings.city),
+            "industries": vocab.INDUSTRIES,
+            "workplaces": workplaces,
+            "error": error,
+            "pager": _pager("/workplaces", params, offset, total),
+        },
+    )

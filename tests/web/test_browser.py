@@ -1,0 +1,278 @@
+"""The UI in a real browser: the app under uvicorn, the system Chromium through Playwright."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import func, select
+
+from fangkong.cases import service
+from fangkong.cases.models import Case
+from fangkong.cases.schemas import CaseCreate
+from fangkong.clock import FixedClock
+from fangkong.config import Settings
+from fangkong.deps import Store
+from fangkong.main import create_app
+from fangkong.web.screenshot import CHROMIUM, CHROMIUM_ARGS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+NOW = datetime(2022, 3, 23, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+
+SEED = [
+    ("B-01", "周村区", None, "asymptomatic", "quarantine_site", date(2022, 3, 20)),
+    ("B-02", "周村区", None, "asymptomatic", "quarantine_site", date(2022, 3, 20)),
+    ("B-03", "淄川区", None, "confirmed", "community_screening", date(2022, 3, 21)),
+    ("B-04", "周村区", "萌水镇", "asymptomatic", "quarantine_site", date(2022, 3, 21)),
+    ("B-05", "周村区", None, "asymptomatic", "home_isolation", date(2022, 3, 22)),
+]
+BULLETIN_21 = (
+    "3月21日0时至24时，淄博市报告新增本土确诊病例1例、本土无症状感染者1例，"
+    "其中淄川区1例、文昌湖区1例。"
+    "自3月20日至3月21日24时，淄博市累计报告本土确诊病例1例、本土无症状感染者3例。"
+)
+BULLETIN_22_BEFORE = (
+    "3月22日0时至24时，淄博市报告新增本土无症状感染者1例，在周村区，为居家隔离人员。"
+    "自3月20日至3月22日24时，淄博市累计报告本土确诊病例1例、本土无症状感染者4例。"
+)
+BULLETIN_22_AFTER = (
+    "3月22日0时至24时，淄博市报告新增本土无症状感染者2例，其中淄川区1例、周村区1例。"
+    "自3月20日至3月22日24时，淄博市累计报告本土确诊病例1例、本土无症状感染者5例。"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for_port(port: int, server_thread: threading.Thread) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not server_thread.is_alive():
+            raise RuntimeError("the server thread stopped before it listened")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+def _seed(store: Store) -> None:
+    with store.sessions() as session:
+        for case_no, district, street, classification, found_via, day in SEED:
+            data = CaseCreate.model_validate(
+                {
+                    "case_no": case_no,
+                    "district": district,
+                    "street": street,
+                    "classification": classification,
+                    "found_via": found_via,
+                    "reported_on": day,
+                }
+            )
+            service.create_case(session, data=data, now=NOW)
+        session.commit()
+
+
+def _case_count(store: Store) -> int:
+    with store.sessions() as session:
+        return int(session.scalar(select(func.count(Case.id))) or 0)
+
+
+class LiveServer:
+    def __init__(self, url: str, store: Store) -> None:
+        self.url = url
+        self.store = store
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    import uvicorn
+
+    settings = Settings(home=tmp_path, database_url=None, now=NOW, city="3703", outbreak_start=None)
+    app = create_app(settings)
+    app.state.clock = FixedClock(NOW)
+    _seed(app.state.store)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        _wait_for_port(port, thread)
+        yield LiveServer(f"http://127.0.0.1:{port}", app.state.store)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        app.state.store.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need the system Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Watched:
+    """A page and the errors its console and scripts reported."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Watched]:
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1440, "height": 1000}
+    )
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    context.set_default_timeout(30_000)  # shared CI cores can be slow
+    try:
+        yield Watched(context.new_page())
+    finally:
+        context.close()
+
+
+def _chart_ready(page: Page, element_id: str) -> None:
+    page.wait_for_function(
+        """(id) => {
+            const el = document.getElementById(id);
+            const chart = window.echarts && echarts.getInstanceByDom(el);
+            return Boolean(chart && el.querySelector("canvas"));
+        }""",
+        arg=element_id,
+    )
+
+
+def _tile(page: Page, label: str) -> str:
+    return page.locator(f'.tile[data-label="{label}"] .tile-value').inner_text()
+
+
+def test_dashboard_day_bulletin_copy_and_charts(page: Watched) -> None:
+    p = page.page
+    p.goto("/")
+    assert p.input_value("#day-input") == "2022-03-22"  # the last day with data
+    assert p.inner_text("#bulletin-text") == BULLETIN_22_BEFORE
+
+    p.fill("#day-input", "2022-03-21")
+    with p.expect_navigation():
+        p.click("#day-form button[type=submit]")
+    assert "day=2022-03-21" in p.url
+    assert p.inner_text("#bulletin-text") == BULLETIN_21
+    assert _tile(p, "新增本土确诊") == "1"
+    assert _tile(p, "社会面发现") == "1"
+
+    p.click("#copy-bulletin")
+    p.wait_for_selector("#copy-status:has-text('已复制')")
+    assert p.evaluate("navigator.clipboard.readText()") == BULLETIN_21
+
+    _chart_ready(p, "curve")
+    _chart_ready(p, "map")
+    curve = p.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("curve"))
+                .getOption().xAxis[0].data"""
+    )
+    assert curve == ["2022-03-20", "2022-03-21", "2022-03-22"]
+    shown = p.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("map"))
+                .getOption().series[0].data"""
+    )
+    by_name = {d["name"]: d["value"] for d in shown}
+    assert len(by_name) == 8
+    # 文昌湖区 lies in 周村区: the map folds function zones into their host district.
+    assert (by_name["淄川区"], by_name["周村区"]) == (1, 1)
+
+    p.click("#map-total")
+    p.wait_for_function(
+        """() => echarts.getInstanceByDom(document.getElementById("map"))
+                .getOption().series[0].data.find((d) => d.name === "周村区").value === 3"""
+    )
+    assert page.errors == []
+
+
+def test_adding_a_case_changes_the_dashboard(page: Watched, live_server: LiveServer) -> None:
+    p = page.page
+    p.goto("/?day=2022-03-22")
+    assert _tile(p, "新增本土无症状") == "1"
+    assert p.inner_text("#bulletin-text") == BULLETIN_22_BEFORE
+
+    p.goto("/cases/new")
+    p.fill("#f-case_no", "B-10")
+    p.fill("#f-name", "王五")
+    p.select_option("#f-classification", "asymptomatic")
+    p.select_option("#f-origin", "local")
+    p.select_option("#f-found_via", "community_screening")
+    p.select_option("#f-district", label="淄川区")
+    p.fill("#f-sampled_on", "2022-03-21")
+    p.fill("#f-reported_on", "2022-03-22")
+    with p.expect_navigation():
+        p.click("#save-case")
+    assert p.url.endswith("/cases/B-10?done=created")
+    assert "病例已登记" in p.inner_text("#done")
+    assert "淄川区" in p.inner_text("#case-facts")
+
+    p.goto("/?day=2022-03-22")
+    assert _tile(p, "新增本土无症状") == "2"
+    assert _tile(p, "社会面发现") == "1"
+    assert p.inner_text("#bulletin-text") == BULLETIN_22_AFTER
+    _chart_ready(p, "curve")
+    assert _case_count(live_server.store) == len(SEED) + 1
+    assert page.errors == []
+
+
+def test_bad_form_shows_an_error_and_creates_nothing(
+    page: Watched, live_server: LiveServer
+) -> None:
+    p = page.page
+    p.goto("/cases/new")
+    p.fill("#f-case_no", "bad no!")
+    p.select_option("#f-classification", "confirmed")
+    p.select_option("#f-district", label="张店区")
+    p.fill("#f-reported_on", "")
+    with p.expect_navigation():
+        p.click("#save-case")
+    assert p.is_visible("#form-errors")
+    assert "只能包含" in p.inner_text('[data-error-for="case_no"]')
+    assert "必填" in p.inner_text('[data-error-for="reported_on"]')
+    assert p.input_value("#f-case_no") == "bad no!"  # what was typed stays
+    assert _case_count(live_server.store) == len(SEED)
+    # The refused form comes back as 422, which Chromium logs; nothing else may appear.
+    assert [e for e in page.errors if "status of 422" not in e] == []
+
+
+def test_case_list_filters_with_htmx(page: Watched) -> None:
+    p = page.page
+    p.goto("/cases")
+    assert p.locator("#case-table tbody tr").count() == len(SEED)
+    p.select_option("select[name=unit]", label="文昌湖区（功能区）")
+    p.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 1")
+    assert "B-04" in p.inner_text("#case-table")
+    assert "unit=3703-wch" in p.url  # the filter is in the address, so it can be shared
+    assert page.errors == []
