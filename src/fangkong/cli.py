@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from fangkong.auth import cli as auth_cli
 from fangkong.cases import cli as cases_cli
 from fangkong.config import get_settings
 from fangkong.demo import cli as demo_cli
@@ -24,6 +25,8 @@ app.add_typer(people_cli.app, name="people")
 app.add_typer(people_cli.venues_app, name="venues")
 app.add_typer(people_cli.workplaces_app, name="workplaces")
 app.add_typer(cases_cli.stats_app, name="stats")
+app.add_typer(auth_cli.users_app, name="users")
+app.add_typer(auth_cli.tokens_app, name="tokens")
 app.command("bulletin")(cases_cli.bulletin)
 app.command("demo")(demo_cli.demo)
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fangkong import __version__
+from fangkong.auth import api as auth_api
+from fangkong.auth import pages as auth_pages
+from fangkong.auth.deps import SignInRequired
 from fangkong.cases import api as cases_api
 from fangkong.config import Settings, get_settings
 from fangkong.deps import open_store
@@ -39,6 +43,11 @@ def _error(status: int, code: str, message: str, details: object = None) -> JSON
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _: SignInRequired) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
     @app.exception_handler(FangkongError)
     async def domain_error(_: Request, exc: FangkongError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message, exc.details)
@@ -64,6 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.check_secret()
     app = FastAPI(
         title="fangkong 防控",
         version=__version__,
@@ -75,8 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = open_store(settings)
     install_error_handlers(app)
-    for router in (cases_api.router, people_api.router, regions_api.router):
+    for router in (auth_api.router, cases_api.router, people_api.router, regions_api.router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(auth_pages.router)
     app.include_router(web_pages.router)
     app.include_router(people_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from fangkong.auth import models as auth_models
 from fangkong.cases import models as cases_models
 from fangkong.people import models as people_models
 
-__all__ = ["cases_models", "people_models"]
+__all__ = ["auth_models", "cases_models", "people_models"]

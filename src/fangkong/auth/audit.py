@@ -68,6 +68,52 @@ def record(
     return entry
 
 
+def record_import(
+    session: Session,
+    *,
+    principal: Principal | None,
+    kind: str,
+    filename: str,
+    now: datetime,
+    counts: dict[str, int],
+    rejected: bool = False,
+    actor: str | None = None,
+) -> AuditEvent:
+    """An import attempt: the file, what it did, or that it was rejected."""
+    return record(
+        session,
+        principal=principal,
+        actor=actor,
+        action="import",
+        now=now,
+        entity_type=kind,
+        entity_id=filename[:64],
+        outcome="rejected" if rejected else "ok",
+        detail=counts,
+    )
+
+
+def record_pii_read(
+    session: Session,
+    *,
+    principal: Principal,
+    entity_type: str,
+    entity_id: str,
+    fields: Iterable[str],
+    now: datetime,
+) -> AuditEvent:
+    """A look at unmasked personal data of one record."""
+    return record(
+        session,
+        principal=principal,
+        action="read_pii",
+        now=now,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        fields=fields,
+    )
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     actor: str | None = None

@@ -80,7 +80,10 @@ async def current_principal(
     if request.method not in SAFE_METHODS and not await _csrf_ok(request, web.csrf_token):
         raise Forbidden("missing or wrong CSRF token", reason="csrf")
     request.state.web_session_id = web.id
-    return service.principal_for_user(session, user, ip=ip, csrf=web.csrf_token)
+    principal = service.principal_for_user(session, user, ip=ip, csrf=web.csrf_token)
+    # Pages read it for the user menu and the CSRF token of their forms.
+    request.state.principal = principal
+    return principal
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(current_principal)]

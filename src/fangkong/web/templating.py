@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from fangkong.people.masking import mask_id_number
 
@@ -33,3 +35,15 @@ templates.env.filters["mask_id"] = mask_id_number
 templates.env.filters["md"] = md
 templates.env.filters["ymd"] = ymd
 templates.env.filters["signed"] = signed
+
+
+def csrf_input(request: Request) -> Markup:
+    """The hidden CSRF field every POST form of a signed-in page carries."""
+    principal = getattr(request.state, "principal", None)
+    token = getattr(principal, "csrf_token", None)
+    if not token:
+        return Markup("")
+    return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
+
+
+templates.env.globals["csrf_input"] = csrf_input

@@ -1,0 +1,215 @@
+"""Pages: sign-in, sign-out, own password, the audit log and users (administrators)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong.auth import audit, service
+from fangkong.auth.api import set_session_cookie
+from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip
+from fangkong.auth.permissions import ROLES
+from fangkong.auth.principal import Principal
+from fangkong.clock import LOCAL_TZ
+from fangkong.deps import ClockDep, SessionDep, SettingsDep
+from fangkong.errors import FangkongError
+from fangkong.web.templating import templates
+
+router = APIRouter(include_in_schema=False)
+Me = Annotated[Principal, Depends(SignedIn(page=True))]
+Auditor = Annotated[Principal, Depends(Require("audit.read", page=True))]
+Admin = Annotated[Principal, Depends(Require("users.manage", page=True))]
+PAGE = 50
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect would make the sign-in page a phishing tool.
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get(
+    "/login", response_class=HTMLResponse, dependencies=[Depends(Public("the sign-in form"))]
+)
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "auth/login.html", {"next": _safe_next(next), "error": None, "username": ""}
+    )
+
+
+@router.post("/login", dependencies=[Depends(Public("signing in needs no prior sign-in"))])
+def login(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    now = clock.now()
+    try:
+        user = service.authenticate(
+            session,
+            username=username,
+            password=password,
+            now=now,
+            settings=settings,
+            ip=client_ip(request),
+        )
+    except FangkongError as exc:
+        # The failed attempt (and a lock-out) must be kept although the page shows an error.
+        session.commit()
+        return templates.TemplateResponse(
+            request,
+            "auth/login.html",
+            {"next": _safe_next(next), "error": exc.message, "username": username},
+            status_code=exc.status,
+        )
+    raw, _ = service.start_session(
+        session,
+        user=user,
+        now=now,
+        keys=service.Keys.from_settings(settings),
+        hours=settings.session_hours,
+        ip=client_ip(request),
+    )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, raw, settings)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, settings: SettingsDep, principal: Me) -> Response:
+    raw = request.cookies.get(COOKIE)
+    if raw:
+        service.end_session(session, raw=raw, keys=service.Keys.from_settings(settings))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, principal: Me) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "auth/password.html", {"error": None, "done": False, "nav": "account"}
+    )
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def password_change(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Me,
+    old_password: Annotated[str, Form(max_length=200)],
+    new_password: Annotated[str, Form(max_length=200)],
+    confirm_password: Annotated[str, Form(max_length=200)],
+) -> HTMLResponse:
+    error = None
+    if new_password != confirm_password:
+        error = "两次输入的新密码不一致"
+    else:
+        try:
+            user = service.get_user(session, username=principal.name)
+            service.change_password(
+                session,
+                user=user,
+                old=old_password,
+                new=new_password,
+                now=clock.now(),
+                keep_session=getattr(request.state, "web_session_id", None),
+            )
+            audit.record(
+                session,
+                principal=principal,
+                action="password_change",
+                now=clock.now(),
+                entity_type="user",
+                entity_id=principal.name,
+            )
+        except FangkongError as exc:
+            session.rollback()
+            error = exc.message
+    return templates.TemplateResponse(
+        request,
+        "auth/password.html",
+        {"error": error, "done": error is None, "nav": "account"},
+        status_code=422 if error else 200,
+    )
+
+
+def _local(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LOCAL_TZ)
+    except ValueError:
+        return None
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    principal: Auditor,
+    actor: str = "",
+    action: str = "",
+    entity_id: str = "",
+    since: str = "",
+    until: str = "",
+    offset: int = Query(0, ge=0),
+) -> HTMLResponse:
+    flt = audit.AuditFilter(
+        actor=actor or None,
+        action=action or None,
+        entity_id=entity_id or None,
+        since=_local(since),
+        until=_local(until),
+    )
+    items, total = audit.list_events(session, flt=flt, limit=PAGE, offset=offset)
+    params = {
+        k: v
+        for k, v in {
+            "actor": actor,
+            "action": action,
+            "entity_id": entity_id,
+            "since": since,
+            "until": until,
+        }.items()
+        if v
+    }
+    return templates.TemplateResponse(
+        request,
+        "auth/audit.html",
+        {
+            "nav": "audit",
+            "items": items,
+            "total": total,
+            "offset": offset,
+            "page": PAGE,
+            "filters": params,
+            "query": urlencode(params),
+            "tz": LOCAL_TZ,
+        },
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, session: SessionDep, principal: Admin) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "auth/users.html",
+        {
+            "nav": "users",
+            "users": service.list_users(session),
+            "tokens": service.list_tokens(session),
+            "roles": ROLES,
+            "tz": LOCAL_TZ,
+        },
+    )
