@@ -14,6 +14,13 @@ class Forbidden(FangkongError):
     status = 403
 
 
+class OutsideJurisdiction(Forbidden):
+    """Writing a record whose place lies outside the caller's area. (Reading one answers
+    404 instead, so that its existence is not revealed.)"""
+
+    code = "outside_jurisdiction"
+
+
 class Unauthenticated(FangkongError):
     code = "unauthenticated"
     status = 401
