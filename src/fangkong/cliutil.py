@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from fangkong.auth import audit
+from fangkong.auth.jurisdiction import Jurisdiction, bind
 from fangkong.clock import Clock, clock_from_settings
 from fangkong.config import Settings, get_settings
 from fangkong.deps import open_store
@@ -47,6 +49,11 @@ def policy() -> Policy:
     return load_policy(get_settings().policy)
 
 
+def city_scope() -> Jurisdiction:
+    """What a command acts on: the whole configured city (operators run it on the server)."""
+    return bind("city", get_settings().city)
+
+
 def parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -68,17 +75,47 @@ def print_import_rejection(exc: ImportRejected) -> None:
     out.print("[red]nothing was imported[/red]")
 
 
-def run_import(run: Importer, file: Path) -> None:
+def run_import(run: Importer, file: Path, *, kind: str | None = None) -> None:
     """Run an importer on FILE in one unit of work and print its report (or every
-    rejected row, then exit 1)."""
+    rejected row, then exit 1). Both outcomes are in the audit log, by actor ``cli``;
+    ``kind`` names what was imported (default: from the importer's name)."""
+    kind = kind or getattr(run, "__name__", "file").removeprefix("import_")
+    now = clock().now()
     rejected: ImportRejected | None = None
     with unit_of_work() as session:
         try:
-            report = run(session, data=file.read_bytes(), filename=file.name, now=clock().now())
+            report = run(session, data=file.read_bytes(), filename=file.name, now=now)
         except ImportRejected as exc:
             # caught here, not by unit_of_work, so that every row error is printed
             rejected = exc
+            session.rollback()
+        else:
+            audit.record_import(
+                session,
+                principal=None,
+                actor="cli",
+                kind=kind,
+                filename=file.name,
+                now=now,
+                counts={
+                    "added": report.added,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                },
+            )
     if rejected is not None:
+        # The rejected attempt is kept on its own: the import itself wrote nothing.
+        with unit_of_work() as session:
+            audit.record_import(
+                session,
+                principal=None,
+                actor="cli",
+                kind=kind,
+                filename=file.name,
+                now=now,
+                counts={"rejected": int(rejected.details["report"]["rejected"])},
+                rejected=True,
+            )
         print_import_rejection(rejected)
         raise typer.Exit(1)
     typer.echo(

@@ -66,7 +66,11 @@ def get_policy(request: Request) -> Policy:
     return load_policy(request.app.state.settings.policy)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session commits when the handler returns, before the response is
+# sent, so a browser following a redirect after a write never arrives before the commit.
+# Every user of the session must use this same dependency (the scope is part of FastAPI's
+# cache key), so that a request has one session.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

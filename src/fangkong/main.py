@@ -24,6 +24,7 @@ from fangkong.people import api as people_api
 from fangkong.people import pages as people_pages
 from fangkong.regions import api as regions_api
 from fangkong.web import pages as web_pages
+from fangkong.web.nul_guard import NulGuard
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 log = logging.getLogger("fangkong")
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = open_store(settings)
     install_error_handlers(app)
+    app.add_middleware(NulGuard)
     for router in (auth_api.router, cases_api.router, people_api.router, regions_api.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(auth_pages.router)

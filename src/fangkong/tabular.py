@@ -161,6 +161,12 @@ def read_table(data: bytes, filename: str, columns: list[Column]) -> Table:
         if not any(cell.strip() for cell in raw):
             continue
         values = {name: raw[i].strip() if i < len(raw) else "" for name, i in positions.items()}
+        # No field may hold a NUL (PostgreSQL refuses one in text): the row is reported and
+        # goes no further, not even into the trial run of an import.
+        nul = [name for name, value in values.items() if "\x00" in value]
+        if nul:
+            table.errors.extend(RowError(number, name, "contains a NUL character") for name in nul)
+            continue
         table.rows.append(Row(number, values))
     return table
 

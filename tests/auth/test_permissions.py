@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fangkong.auth.permissions import PERMISSIONS, ROLES, permission_table_markdown, role
+from fangkong.errors import InvalidInput
 
 SECURITY = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 BEGIN, END = "<!-- roles:begin -->", "<!-- roles:end -->"
@@ -46,5 +47,5 @@ def test_every_role_uses_known_permissions_and_pii_is_narrow() -> None:
 
 
 def test_unknown_role() -> None:
-    with pytest.raises(ValueError, match="unknown role"):
+    with pytest.raises(InvalidInput, match="unknown role"):
         role("emperor")

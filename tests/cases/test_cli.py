@@ -132,3 +132,26 @@ def test_bulletin_with_a_bad_day_or_city(home: Path) -> None:
     assert bad_city.exit_code == 1
     assert "unknown city" in bad_city.output
     assert bad_city.stdout == ""
+
+
+def import_audit() -> list[tuple[str, str, str | None, str | None]]:
+    from fangkong.auth import audit
+    from fangkong.deps import open_store
+
+    store = open_store(get_settings())
+    try:
+        with store.sessions() as session:
+            items, _ = audit.list_events(session, flt=audit.AuditFilter(action="import"))
+            return [(e.actor, e.outcome, e.entity_id, e.detail) for e in reversed(items)]
+    finally:
+        store.engine.dispose()
+
+
+def test_imports_are_audited_as_the_cli_rejected_ones_too(home: Path) -> None:
+    good = write_csv(home / "good.csv", seed_rows()[:2])
+    assert CliRunner().invoke(app, ["cases", "import", str(good)]).exit_code == 0
+    assert CliRunner().invoke(app, ["cases", "import", str(bad_file(home))]).exit_code == 1
+    assert import_audit() == [
+        ("cli", "ok", "good.csv", '{"added": 2, "updated": 0, "unchanged": 0}'),
+        ("cli", "rejected", "bad.csv", '{"rejected": 2}'),
+    ]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service, stats
 from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseCreate, CaseUpdate
@@ -18,6 +19,7 @@ from fangkong.cases.vocab import Classification, FoundVia, Origin
 from fangkong.errors import FangkongError
 
 NOW = datetime(2022, 3, 23, 12, 0, tzinfo=UTC)
+CITY = bind("city", "3703")  # the whole city: these tests are about the registry
 FIRST = date(2022, 3, 4)
 # (district, street): plain districts, streets of function zones, another city
 PLACES: list[tuple[str, str | None]] = [
@@ -111,7 +113,9 @@ def run(session: Session, ops: list[tuple[str, dict[str, Any]]]) -> None:
         try:
             if kind == "create":
                 case_no = f"P-{len(numbers):03d}"
-                service.create_case(session, data=CaseCreate(case_no=case_no, **args), now=NOW)
+                service.create_case(
+                    session, data=CaseCreate(case_no=case_no, **args), now=NOW, scope=CITY
+                )
                 numbers.append(case_no)
                 continue
             if not numbers:
@@ -119,11 +123,11 @@ def run(session: Session, ops: list[tuple[str, dict[str, Any]]]) -> None:
             target = numbers[args["target"] % len(numbers)]
             if kind == "update":
                 data = CaseUpdate(**args["fields"])
-                service.update_case(session, case_no=target, data=data, now=NOW)
+                service.update_case(session, case_no=target, data=data, now=NOW, scope=CITY)
             elif kind == "convert":
-                service.convert_case(session, case_no=target, on=args["on"], now=NOW)
+                service.convert_case(session, case_no=target, on=args["on"], now=NOW, scope=CITY)
             else:
-                service.discharge_case(session, case_no=target, on=args["on"], now=NOW)
+                service.discharge_case(session, case_no=target, on=args["on"], now=NOW, scope=CITY)
         except FangkongError:
             pass  # refused: the store must still be consistent
         session.flush()
@@ -163,6 +167,7 @@ def test_refused_edit_leaves_case_and_counts_as_they_were(session: Session) -> N
             district="周村区",
         ),
         now=NOW,
+        scope=CITY,
     )
     before = service.counts_table(session)
     with pytest.raises(FangkongError):
@@ -172,6 +177,7 @@ def test_refused_edit_leaves_case_and_counts_as_they_were(session: Session) -> N
             case_no="R-1",
             data=CaseUpdate(reported_on=date(2022, 3, 21), district="火星区"),
             now=NOW,
+            scope=CITY,
         )
     with pytest.raises(FangkongError):
         service.update_case(
@@ -179,9 +185,10 @@ def test_refused_edit_leaves_case_and_counts_as_they_were(session: Session) -> N
             case_no="R-1",
             data=CaseUpdate(reported_on=date(2022, 3, 25), converted_on=date(2022, 3, 22)),
             now=NOW,
+            scope=CITY,
         )
     session.flush()
-    case = service.get_case(session, case_no="R-1")
+    case = service.get_case(session, case_no="R-1", scope=CITY)
     assert case.reported_on == date(2022, 3, 20)
     assert case.converted_on is None
     assert case.classification == "asymptomatic"
@@ -198,12 +205,15 @@ def test_removing_the_report_day_is_refused(session: Session) -> None:
             district="周村区",
         ),
         now=NOW,
+        scope=CITY,
     )
     with pytest.raises(FangkongError) as err:
-        service.update_case(session, case_no="R-2", data=CaseUpdate(reported_on=None), now=NOW)
+        service.update_case(
+            session, case_no="R-2", data=CaseUpdate(reported_on=None), now=NOW, scope=CITY
+        )
     assert err.value.details["field"] == "reported_on"
     session.flush()
-    assert service.get_case(session, case_no="R-2").reported_on == date(2022, 3, 20)
+    assert service.get_case(session, case_no="R-2", scope=CITY).reported_on == date(2022, 3, 20)
 
 
 def test_giving_the_same_district_again_keeps_the_street(session: Session) -> None:
@@ -217,9 +227,14 @@ def test_giving_the_same_district_again_keeps_the_street(session: Session) -> No
             street="萌水镇",
         ),
         now=NOW,
+        scope=CITY,
     )
-    case = service.update_case(session, case_no="R-3", data=CaseUpdate(district="370306"), now=NOW)
+    case = service.update_case(
+        session, case_no="R-3", data=CaseUpdate(district="370306"), now=NOW, scope=CITY
+    )
     assert (case.street_code, case.unit_code) == ("370306103", "3703-wch")
-    case = service.update_case(session, case_no="R-3", data=CaseUpdate(district="桓台县"), now=NOW)
+    case = service.update_case(
+        session, case_no="R-3", data=CaseUpdate(district="桓台县"), now=NOW, scope=CITY
+    )
     assert (case.street_code, case.unit_code) == (None, "370321")
     assert service.counts_table(session) == recount_of(session)

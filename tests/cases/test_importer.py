@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service, stats
 from fangkong.cases.importer import import_cases
 from fangkong.cases.models import Case
@@ -23,6 +24,7 @@ from fangkong.errors import ImportRejected, InvalidInput
 from fangkong.policy import load_policy
 
 NOW = datetime(2022, 3, 23, 12, 0, tzinfo=UTC)
+CITY = bind("city", "3703")  # the whole city: these tests are about the registry
 POLICY = load_policy("national-9")
 
 EN = [
@@ -167,7 +169,7 @@ def xlsx_bytes(rows: list[list[Any]], header: list[str] = EN) -> bytes:
 
 
 def load(session: Session, data: bytes, filename: str = "cases.csv") -> ImportReport:
-    return import_cases(session, data=data, filename=filename, now=NOW)
+    return import_cases(session, data=data, filename=filename, now=NOW, scope=CITY)
 
 
 def rejected(session: Session, data: bytes, filename: str = "cases.csv") -> list[dict[str, Any]]:
@@ -191,7 +193,7 @@ def assert_untouched(session: Session) -> None:
 def assert_good_cases(session: Session) -> None:
     """The four cases of GOOD_EN / GOOD_ZH, as stored."""
     assert case_count(session) == 4
-    one = service.get_case(session, case_no="ZB-001")
+    one = service.get_case(session, case_no="ZB-001", scope=CITY)
     assert (one.district_code, one.unit_code, one.classification) == (
         "370306",
         "370306",
@@ -199,16 +201,16 @@ def assert_good_cases(session: Session) -> None:
     )
     assert one.found_via == "quarantine_site"
     assert one.sampled_on == date(2022, 3, 20)
-    two = service.get_case(session, case_no="ZB-002")
+    two = service.get_case(session, case_no="ZB-002", scope=CITY)
     assert (two.street_code, two.unit_code) == ("370306103", "3703-wch")
     assert (two.reported_classification, two.classification) == ("asymptomatic", "confirmed")
     assert two.converted_on == date(2022, 3, 22)
     assert two.infector is not None
     assert two.infector.case_no == "ZB-001"
     assert two.notes == "家庭聚集"
-    three = service.get_case(session, case_no="ZB-003")
+    three = service.get_case(session, case_no="ZB-003", scope=CITY)
     assert (three.found_via, three.discharged_on) == (None, date(2022, 4, 1))
-    four = service.get_case(session, case_no="ZB-004")
+    four = service.get_case(session, case_no="ZB-004", scope=CITY)
     assert (four.origin, four.unit_code, four.found_via) == ("abroad", "3703-gxq", "arrival_test")
     assert service.counts_table(session) == dict(
         stats.recount(service._facts(c) for c in session.scalars(select(Case))).items()
@@ -292,7 +294,7 @@ def test_infector_in_a_later_row_of_the_same_file(session: Session) -> None:
         ["C-2", "周村区", "", "confirmed", "local", "", "", "2022-03-20", "", "", "", ""],
     ]
     assert load(session, csv_bytes(rows)).added == 2
-    infector = service.get_case(session, case_no="C-1").infector
+    infector = service.get_case(session, case_no="C-1", scope=CITY).infector
     assert infector is not None
     assert infector.case_no == "C-2"
 
@@ -301,7 +303,7 @@ def test_infector_already_in_the_registry(session: Session) -> None:
     load(session, csv_bytes(GOOD_EN[:1]))
     row = ["C-9", "周村区", "", "confirmed", "local", "", "", "2022-03-22", "", "", "ZB-001", ""]
     assert load(session, csv_bytes([row])).added == 1
-    infector = service.get_case(session, case_no="C-9").infector
+    infector = service.get_case(session, case_no="C-9", scope=CITY).infector
     assert infector is not None
     assert infector.case_no == "ZB-001"
 
@@ -314,7 +316,9 @@ def test_import_twice_changes_nothing(session: Session) -> None:
     load(session, data)
     counts = service.counts_table(session)
     cases = {c.case_no: (service.snapshot(c), c.updated_at) for c in session.scalars(select(Case))}
-    later = import_cases(session, data=data, filename="cases.csv", now=NOW + timedelta(hours=5))
+    later = import_cases(
+        session, data=data, filename="cases.csv", now=NOW + timedelta(hours=5), scope=CITY
+    )
     assert (later.added, later.updated, later.unchanged, later.rejected) == (0, 0, 4, 0)
     assert service.counts_table(session) == counts
     again = {c.case_no: (service.snapshot(c), c.updated_at) for c in session.scalars(select(Case))}
@@ -333,7 +337,7 @@ def test_edit_file_updates_the_changed_case_and_its_counts(session: Session) -> 
     rows[0][1] = "淄川区"  # ZB-001 moves district
     report = load(session, csv_bytes(rows))
     assert (report.added, report.updated, report.unchanged) == (0, 1, 3)
-    case = service.get_case(session, case_no="ZB-001")
+    case = service.get_case(session, case_no="ZB-001", scope=CITY)
     assert (case.district_code, case.unit_code) == ("370302", "370302")
     day = (date(2022, 3, 21), "3703")
     counts = service.counts_table(session)
@@ -348,7 +352,7 @@ def test_edit_file_can_remove_a_conversion(session: Session) -> None:
     rows[1][8] = ""
     report = load(session, csv_bytes(rows))
     assert report.updated == 1
-    case = service.get_case(session, case_no="ZB-002")
+    case = service.get_case(session, case_no="ZB-002", scope=CITY)
     assert (case.converted_on, case.classification) == (None, "asymptomatic")
     assert not any(m.startswith("converted") for *_, m in service.counts_table(session))
 
@@ -450,7 +454,7 @@ def test_a_bad_row_leaves_earlier_cases_and_counts_as_they_were(session: Session
     rows.append(row("B-1", district="火星区"))  # ... in a file with a bad row
     errors = rejected(session, csv_bytes(rows))
     assert [(e["row"], e["column"]) for e in errors] == [(6, "district")]
-    assert service.get_case(session, case_no="ZB-001").district_code == "370306"
+    assert service.get_case(session, case_no="ZB-001", scope=CITY).district_code == "370306"
     assert case_count(session) == 4
     assert service.counts_table(session) == counts
 
@@ -568,7 +572,12 @@ def test_import_reads_back_as_given_and_reimport_is_unchanged(
         report = load(session, data, filename)
         assert (report.added, report.updated, report.unchanged) == (len(rows), 0, 0)
         for r in rows:
-            got = service.to_read(session, service.get_case(session, case_no=r["case_no"]), POLICY)
+            got = service.to_read(
+                session,
+                service.get_case(session, case_no=r["case_no"], scope=CITY),
+                POLICY,
+                full=True,
+            )
             expected_district = "370321" if r["district"] == "370321" else got.district_code
             assert got.district_name == r["district"] or got.district_code == expected_district
             assert (got.street_code is None) == (r["street"] is None)

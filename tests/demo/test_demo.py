@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service as cases_service
 from fangkong.cli import app
 from fangkong.config import get_settings
@@ -210,7 +211,7 @@ def test_the_store_reproduces_the_seed_figures(
         return {
             unit.code: fig.new_total
             for unit, fig in cases_service.unit_figures(
-                session, city_code=ZIBO, day=day, policy=POLICY
+                session, city_code=ZIBO, day=day, policy=POLICY, scope=bind("city", ZIBO)
             )
             if fig.new_total
         }
@@ -257,7 +258,12 @@ def test_the_store_reproduces_the_seed_figures(
     }
     # the bulletin of 3/21 counts "截至" (ever) and still agrees: nothing local before 3/8
     since_start = cases_service.day_series(
-        session, city_code=ZIBO, start=date(2022, 3, 21), end=date(2022, 3, 21), policy=POLICY
+        session,
+        city_code=ZIBO,
+        start=date(2022, 3, 21),
+        end=date(2022, 3, 21),
+        policy=POLICY,
+        scope=bind("city", ZIBO),
     )
     assert (since_start[0].total_confirmed, since_start[0].total_asymptomatic) == (45, 148)
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from fangkong import cliutil
+from fangkong.auth.jurisdiction import bind
+from fangkong.auth.models import AuditEvent
 from fangkong.cli import app
 from fangkong.config import Settings
 from fangkong.people import service
+
+CITY = bind("city", "3703")  # city-wide: these tests see every record
 
 
 @pytest.fixture
@@ -47,11 +52,24 @@ def test_imports_and_list(runner: CliRunner, session: Session, tmp_path: Path) -
     assert "ignored columns: extra" in result.output
     result = runner.invoke(app, ["people", "import", str(people)])
     assert "added 0, updated 0, unchanged 2, rejected 0" in result.output
-    assert service.get_person(session, person_no="P1").workplace_unit is not None
+    assert service.get_person(session, scope=CITY, person_no="P1").workplace_unit is not None
 
     venues = write(tmp_path, "v.csv", "venue_code,name,category,district\nV1,某超市,超市,周村区\n")
     result = runner.invoke(app, ["venues", "import", str(venues)])
     assert "added 1, updated 0, unchanged 0, rejected 0" in result.output
+
+    session.rollback()  # end the read transaction: the commands committed on their own
+    imports = session.execute(
+        select(AuditEvent.entity_type, AuditEvent.entity_id, AuditEvent.actor_kind)
+        .where(AuditEvent.action == "import")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [tuple(i) for i in imports] == [
+        ("workplace", "w.csv", "system"),
+        ("person", "p.csv", "system"),
+        ("person", "p.csv", "system"),
+        ("venue", "v.csv", "system"),
+    ]
 
     listed = runner.invoke(app, ["people", "list", "--q", "张"])
     assert listed.exit_code == 0, listed.output
@@ -79,4 +97,4 @@ def test_rejected_import_prints_every_error(
         result.output
     )
     assert "nothing was imported" in result.output
-    assert service.list_persons(session, flt=service.PersonFilter())[1] == 0
+    assert service.list_persons(session, scope=CITY, flt=service.PersonFilter())[1] == 0

@@ -13,10 +13,13 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import bind
 from fangkong.people import service
 from fangkong.people.identity import check_character
 from fangkong.people.importer import PEOPLE_COLUMNS, import_people, import_workplaces
 from fangkong.regions import service as regions
+
+CITY = bind("city", "3703")  # city-wide: these tests see every record
 
 NOW = datetime(2022, 3, 23, 4, 0, tzinfo=UTC)
 DISTRICTS = [d.code for d in regions.districts("3703")]
@@ -125,18 +128,21 @@ def test_valid_rows_round_trip(
         units = "\n".join(f"{no},单位{no},other,周村区,{';'.join(u)}" for no, u in UNITS.items())
         import_workplaces(
             session,
+            scope=CITY,
             data=f"workplace_id,name,industry,district,units\n{units}\n".encode(),
             filename="w.csv",
             now=NOW,
         )
         data, filename = encode(rows, chinese, xlsx)
-        report = import_people(session, data=data, filename=filename, now=NOW)
+        report = import_people(session, scope=CITY, data=data, filename=filename, now=NOW)
         assert (report.added, report.updated, report.unchanged) == (len(rows), 0, 0)
         for row in rows:
-            read = service.person_read(service.get_person(session, person_no=row["person_id"]))
+            read = service.person_read(
+                service.get_person(session, scope=CITY, person_no=row["person_id"])
+            )
             assert {k: getattr(read, k) for k in expected(row)} == expected(row)
 
-        again = import_people(session, data=data, filename=filename, now=NOW)
+        again = import_people(session, scope=CITY, data=data, filename=filename, now=NOW)
         assert (again.added, again.updated, again.unchanged) == (0, 0, len(rows))
     finally:
         example.rollback()

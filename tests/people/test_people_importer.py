@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import bind
 from fangkong.errors import ImportRejected
 from fangkong.people import service
 from fangkong.people.identity import check_character
@@ -26,6 +27,8 @@ from fangkong.people.models import (
     Workplace,
     WorkplaceUnit,
 )
+
+CITY = bind("city", "3703")  # city-wide: these tests see every record
 
 NOW = datetime(2022, 3, 23, 4, 0, tzinfo=UTC)
 
@@ -139,12 +142,12 @@ def workplace(session: Session) -> None:
             ["W1", "淄博某纺织有限公司", "制造业", "周村区", "办公室"],
         ]
     )
-    import_workplaces(session, data=data, filename="w.csv", now=NOW)
+    import_workplaces(session, scope=CITY, data=data, filename="w.csv", now=NOW)
 
 
 def rejected(session: Session, data: bytes, filename: str = "p.csv") -> list[tuple[Any, ...]]:
     with pytest.raises(ImportRejected) as info:
-        import_people(session, data=data, filename=filename, now=NOW)
+        import_people(session, scope=CITY, data=data, filename=filename, now=NOW)
     return [(e["row"], e["column"], e["reason"], e["value"]) for e in info.value.details["errors"]]
 
 
@@ -153,10 +156,12 @@ def rejected(session: Session, data: bytes, filename: str = "p.csv") -> list[tup
 
 @pytest.mark.usefixtures("workplace")
 def test_good_file_is_imported_and_read_back(session: Session) -> None:
-    report = import_people(session, data=csv_of([HEADER, *GOOD]), filename="p.csv", now=NOW)
+    report = import_people(
+        session, scope=CITY, data=csv_of([HEADER, *GOOD]), filename="p.csv", now=NOW
+    )
     assert (report.added, report.updated, report.unchanged, report.rejected) == (3, 0, 0, 0)
 
-    zhang = service.person_read(service.get_person(session, person_no="P001"))
+    zhang = service.person_read(service.get_person(session, scope=CITY, person_no="P001"))
     assert (zhang.name, zhang.id_number, zhang.phone, zhang.sex) == (
         "张三",
         ZHANG,
@@ -174,13 +179,13 @@ def test_good_file_is_imported_and_read_back(session: Session) -> None:
     assert (zhang.workplace_no, zhang.workplace_unit) == ("W1", "生产一车间")
     assert zhang.created_at == NOW
 
-    li = service.get_person(session, person_no="P002")
+    li = service.get_person(session, scope=CITY, person_no="P002")
     assert (li.sex, li.birth_year, li.id_number) == ("F", 1990, None)
-    assert li.building_id == service.get_person(session, person_no="P001").building_id
-    _, members = service.get_household(session, household_no="H001")
+    assert li.building_id == service.get_person(session, scope=CITY, person_no="P001").building_id
+    _, members = service.get_household(session, scope=CITY, household_no="H001")
     assert [m.person_no for m in members] == ["P001", "P002"]
 
-    wang = service.person_read(service.get_person(session, person_no="P003"))
+    wang = service.person_read(service.get_person(session, scope=CITY, person_no="P003"))
     assert (wang.district_name, wang.street_code, wang.community, wang.household_no) == (
         "张店区",
         None,
@@ -198,25 +203,29 @@ def test_good_file_is_imported_and_read_back(session: Session) -> None:
 
 @pytest.mark.usefixtures("workplace")
 def test_chinese_headers_import_the_same(session: Session) -> None:
-    import_people(session, data=csv_of([HEADER_ZH, *GOOD]), filename="人员.csv", now=NOW)
+    import_people(
+        session, scope=CITY, data=csv_of([HEADER_ZH, *GOOD]), filename="人员.csv", now=NOW
+    )
     zh = snapshot(session)
-    person = service.person_read(service.get_person(session, person_no="P001"))
+    person = service.person_read(service.get_person(session, scope=CITY, person_no="P001"))
     assert (person.community, person.workplace_unit, person.birth_year) == (
         "新建路社区",
         "生产一车间",
         1985,
     )
     # the English file describes the same records: nothing changes
-    report = import_people(session, data=csv_of([HEADER, *GOOD]), filename="p.csv", now=NOW)
+    report = import_people(
+        session, scope=CITY, data=csv_of([HEADER, *GOOD]), filename="p.csv", now=NOW
+    )
     assert (report.added, report.updated, report.unchanged) == (0, 0, 3)
     assert snapshot(session) == zh
 
 
 def test_gb18030_csv_from_excel(session: Session) -> None:
     data = "人员编号,姓名,区县\nP9,赵六,桓台县\n".encode("gb18030")
-    report = import_people(session, data=data, filename="p.csv", now=NOW)
+    report = import_people(session, scope=CITY, data=data, filename="p.csv", now=NOW)
     assert report.added == 1
-    assert service.get_person(session, person_no="P9").name == "赵六"
+    assert service.get_person(session, scope=CITY, person_no="P9").name == "赵六"
 
 
 @pytest.mark.usefixtures("workplace")
@@ -234,11 +243,13 @@ def test_xlsx(session: Session) -> None:
     sheet.append(["P002", "李四", None, None, "女", 1990, "H001", "周村区", *[None] * 7])
     buffer = io.BytesIO()
     book.save(buffer)
-    report = import_people(session, data=buffer.getvalue(), filename="people.xlsx", now=NOW)
+    report = import_people(
+        session, scope=CITY, data=buffer.getvalue(), filename="people.xlsx", now=NOW
+    )
     assert report.added == 2
-    zhang = service.person_read(service.get_person(session, person_no="P001"))
+    zhang = service.person_read(service.get_person(session, scope=CITY, person_no="P001"))
     assert (zhang.phone, zhang.room, zhang.birth_year) == ("13853312345", "301", 1985)
-    li = service.get_person(session, person_no="P002")
+    li = service.get_person(session, scope=CITY, person_no="P002")
     assert (li.sex, li.birth_year) == ("F", 1990)
 
 
@@ -330,18 +341,25 @@ def test_unknown_workplace_is_a_row_error(session: Session) -> None:
     # once the workplace is imported, the same file goes in
     import_workplaces(
         session,
+        scope=CITY,
         data=csv_of(
             [["单位编号", "单位名称", "行业", "区县"], ["W1", "某公司", "能源供应", "淄川区"]]
         ),
         filename="w.csv",
         now=NOW,
     )
-    assert import_people(session, data=csv_of(rows), filename="p.csv", now=NOW).added == 1
+    assert (
+        import_people(session, scope=CITY, data=csv_of(rows), filename="p.csv", now=NOW).added == 1
+    )
 
 
 def test_id_number_of_another_registered_person_is_rejected(session: Session) -> None:
     import_people(
-        session, data=csv_of([HEADER[:3], ["P1", "张三", ZHANG]]), filename="a.csv", now=NOW
+        session,
+        scope=CITY,
+        data=csv_of([HEADER[:3], ["P1", "张三", ZHANG]]),
+        filename="a.csv",
+        now=NOW,
     )
     errors = rejected(session, csv_of([HEADER[:3], ["P2", "张三", ZHANG]]))
     assert errors == [(2, "id_number", "ID number already belongs to person P1", ZHANG)]
@@ -350,28 +368,30 @@ def test_id_number_of_another_registered_person_is_rejected(session: Session) ->
 @pytest.mark.usefixtures("workplace")
 def test_reimport_changes_nothing_and_an_edit_updates_one(session: Session) -> None:
     data = csv_of([HEADER, *GOOD])
-    import_people(session, data=data, filename="p.csv", now=NOW)
+    import_people(session, scope=CITY, data=data, filename="p.csv", now=NOW)
     first = snapshot(session)
     later = NOW + timedelta(days=1)
-    report = import_people(session, data=data, filename="p.csv", now=later)
+    report = import_people(session, scope=CITY, data=data, filename="p.csv", now=later)
     assert (report.added, report.updated, report.unchanged) == (0, 0, 3)
     assert snapshot(session) == first
 
     edited = [list(r) for r in GOOD]
     edited[1][12] = "302"
-    report = import_people(session, data=csv_of([HEADER, *edited]), filename="p.csv", now=later)
+    report = import_people(
+        session, scope=CITY, data=csv_of([HEADER, *edited]), filename="p.csv", now=later
+    )
     assert (report.added, report.updated, report.unchanged) == (0, 1, 2)
-    li = service.get_person(session, person_no="P002")
+    li = service.get_person(session, scope=CITY, person_no="P002")
     assert (li.room, li.updated_at, li.created_at) == ("302", later, NOW)
 
 
 @pytest.mark.usefixtures("workplace")
 def test_columns_absent_from_the_file_are_kept(session: Session) -> None:
-    import_people(session, data=csv_of([HEADER, *GOOD]), filename="p.csv", now=NOW)
+    import_people(session, scope=CITY, data=csv_of([HEADER, *GOOD]), filename="p.csv", now=NOW)
     phones = csv_of([["人员编号", "姓名", "手机号"], ["P001", "张三", "13800000001"]])
-    report = import_people(session, data=phones, filename="phones.csv", now=NOW)
+    report = import_people(session, scope=CITY, data=phones, filename="phones.csv", now=NOW)
     assert (report.updated, report.unchanged) == (1, 0)
-    zhang = service.person_read(service.get_person(session, person_no="P001"))
+    zhang = service.person_read(service.get_person(session, scope=CITY, person_no="P001"))
     assert (zhang.phone, zhang.community, zhang.workplace_no, zhang.id_number) == (
         "13800000001",
         "新建路社区",
@@ -380,8 +400,8 @@ def test_columns_absent_from_the_file_are_kept(session: Session) -> None:
     )
     # an address column present replaces the whole address
     moved = csv_of([["person_id", "name", "district"], ["P001", "张三", "淄川区"]])
-    import_people(session, data=moved, filename="moved.csv", now=NOW)
-    zhang = service.person_read(service.get_person(session, person_no="P001"))
+    import_people(session, scope=CITY, data=moved, filename="moved.csv", now=NOW)
+    zhang = service.person_read(service.get_person(session, scope=CITY, person_no="P001"))
     assert (zhang.district_name, zhang.street_code, zhang.community, zhang.room) == (
         "淄川区",
         None,
@@ -401,18 +421,18 @@ VENUES = [
 
 
 def test_venues_import_and_reimport(session: Session) -> None:
-    report = import_venues(session, data=csv_of(VENUES), filename="v.csv", now=NOW)
+    report = import_venues(session, scope=CITY, data=csv_of(VENUES), filename="v.csv", now=NOW)
     assert report.added == 2
-    v1 = service.venue_read(service.get_venue(session, venue_code="V1"))
+    v1 = service.venue_read(service.get_venue(session, scope=CITY, venue_code="V1"))
     assert (v1.category, v1.industry, v1.street_code, v1.capacity) == (
         "supermarket",
         "retail",
         "370306001",
         300,
     )
-    assert service.get_venue(session, venue_code="V2").capacity is None
+    assert service.get_venue(session, scope=CITY, venue_code="V2").capacity is None
     before = snapshot(session)
-    again = import_venues(session, data=csv_of(VENUES), filename="v.csv", now=NOW)
+    again = import_venues(session, scope=CITY, data=csv_of(VENUES), filename="v.csv", now=NOW)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
     assert snapshot(session) == before
 
@@ -426,7 +446,7 @@ def test_venue_rows_with_errors(session: Session) -> None:
         ["V1", "重复", "gym", "周村区", ""],
     ]
     with pytest.raises(ImportRejected) as info:
-        import_venues(session, data=csv_of(rows), filename="v.csv", now=NOW)
+        import_venues(session, scope=CITY, data=csv_of(rows), filename="v.csv", now=NOW)
     errors = [(e["row"], e["column"], e["reason"]) for e in info.value.details["errors"]]
     assert errors[0] == (2, "capacity", "Input should be greater than 0")
     assert errors[1][:2] == (3, "category")
@@ -455,23 +475,27 @@ def test_workplaces_with_units(session: Session) -> None:
         ],
         ["W2", "某小学", "教育", "张店区", "车站街道", "一年级一班:classroom"],
     ]
-    report = import_workplaces(session, data=csv_of(rows), filename="w.csv", now=NOW)
+    report = import_workplaces(session, scope=CITY, data=csv_of(rows), filename="w.csv", now=NOW)
     assert report.added == 2
-    w1 = service.workplace_reads(session, [service.get_workplace(session, workplace_no="W1")])[0]
+    w1 = service.workplace_reads(
+        session, [service.get_workplace(session, scope=CITY, workplace_no="W1")]
+    )[0]
     assert [(u.name, u.kind) for u in w1.units] == [
         ("办公室", "department"),
         ("生产一车间", "workshop"),
         ("质检", "team"),
     ]
     before = snapshot(session)
-    again = import_workplaces(session, data=csv_of(rows), filename="w.csv", now=NOW)
+    again = import_workplaces(session, scope=CITY, data=csv_of(rows), filename="w.csv", now=NOW)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
     assert snapshot(session) == before
 
     rows[1][5] = "生产一车间:team"  # a kind given changes; units not listed stay
-    again = import_workplaces(session, data=csv_of(rows), filename="w.csv", now=NOW)
+    again = import_workplaces(session, scope=CITY, data=csv_of(rows), filename="w.csv", now=NOW)
     assert (again.updated, again.unchanged) == (1, 1)
-    w1 = service.workplace_reads(session, [service.get_workplace(session, workplace_no="W1")])[0]
+    w1 = service.workplace_reads(
+        session, [service.get_workplace(session, scope=CITY, workplace_no="W1")]
+    )[0]
     assert [(u.name, u.kind) for u in w1.units] == [
         ("办公室", "department"),
         ("生产一车间", "team"),
@@ -487,7 +511,7 @@ def test_workplace_rows_with_errors(session: Session) -> None:
         ["W3", "某公司", "制造业", "周村区", "车间;车间"],
     ]
     with pytest.raises(ImportRejected) as info:
-        import_workplaces(session, data=csv_of(rows), filename="w.csv", now=NOW)
+        import_workplaces(session, scope=CITY, data=csv_of(rows), filename="w.csv", now=NOW)
     errors = [
         (e["row"], e["column"], e["reason"].split(";")[0]) for e in info.value.details["errors"]
     ]

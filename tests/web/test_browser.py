@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
+from fangkong.auth import service as auth
+from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service
 from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseCreate
@@ -21,6 +23,7 @@ from fangkong.config import Settings
 from fangkong.deps import Store
 from fangkong.main import create_app
 from fangkong.web.screenshot import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import PASSWORD, SECRET
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 NOW = datetime(2022, 3, 23, 12, 0, tzinfo=UTC)  # 20:00 in Shanghai
+USER = "zibo_cdc"  # an epidemiologist of the city CDC, who signs in through /login
 
 SEED = [
     ("B-01", "周村区", None, "asymptomatic", "quarantine_site", date(2022, 3, 20)),
@@ -83,7 +87,16 @@ def _seed(store: Store) -> None:
                     "reported_on": day,
                 }
             )
-            service.create_case(session, data=data, now=NOW)
+            service.create_case(session, data=data, now=NOW, scope=bind("city", "3703"))
+        auth.create_user(
+            session,
+            username=USER,
+            password=PASSWORD,
+            role_code="cdc",
+            scope_kind="city",
+            scope_code="3703",
+            now=NOW,
+        )
         session.commit()
 
 
@@ -102,7 +115,15 @@ class LiveServer:
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     import uvicorn
 
-    settings = Settings(home=tmp_path, database_url=None, now=NOW, city="3703", outbreak_start=None)
+    settings = Settings(
+        home=tmp_path,
+        database_url=None,
+        now=NOW,
+        city="3703",
+        outbreak_start=None,
+        secret_key=SECRET,
+        cookie_secure=False,  # plain HTTP on 127.0.0.1
+    )
     app = create_app(settings)
     app.state.clock = FixedClock(NOW)
     _seed(app.state.store)
@@ -148,7 +169,7 @@ class Watched:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Watched]:
+def anonymous(browser: Browser, live_server: LiveServer) -> Iterator[Watched]:
     context = browser.new_context(
         base_url=live_server.url, locale="zh-CN", viewport={"width": 1440, "height": 1000}
     )
@@ -158,6 +179,37 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Watched]:
         yield Watched(context.new_page())
     finally:
         context.close()
+
+
+def _sign_in(p: Page, username: str, password: str) -> None:
+    p.fill("input[name=username]", username)
+    p.fill("input[name=password]", password)
+    with p.expect_navigation():
+        p.click("form[action='/login'] button[type=submit]")
+
+
+@pytest.fixture
+def page(anonymous: Watched) -> Watched:
+    """A browser signed in as the city CDC user through the sign-in page."""
+    p = anonymous.page
+    p.goto("/login")
+    _sign_in(p, USER, PASSWORD)
+    assert p.url.endswith("/")
+    return anonymous
+
+
+def test_an_anonymous_visit_lands_on_the_sign_in_page(anonymous: Watched) -> None:
+    p = anonymous.page
+    p.goto("/")
+    assert "/login?next=%2F" in p.url
+    assert p.is_visible("input[name=password]")
+    _sign_in(p, USER, "not the password")
+    assert "用户名或密码错误" in p.inner_text("main")
+    _sign_in(p, USER, PASSWORD)
+    assert p.url.endswith("/")  # back where the visit started
+    assert p.is_visible("#bulletin-text")
+    # The wrong password was answered 401, which Chromium logs; nothing else may appear.
+    assert [e for e in anonymous.errors if "status of 401" not in e] == []
 
 
 def _chart_ready(page: Page, element_id: str) -> None:
@@ -275,4 +327,17 @@ def test_case_list_filters_with_htmx(page: Watched) -> None:
     p.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 1")
     assert "B-04" in p.inner_text("#case-table")
     assert "unit=3703-wch" in p.url  # the filter is in the address, so it can be shared
+    assert page.errors == []
+
+
+def test_export_asks_for_a_reason_and_downloads_what_the_list_shows(page: Watched) -> None:
+    p = page.page
+    p.goto("/cases?unit=3703-wch")
+    p.click("#case-export summary")
+    with p.expect_download() as download:
+        p.fill("#export-reason", "流调溯源")
+        p.click("#export-submit")
+    content = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    assert content.splitlines()[0].startswith("case_no,name,id_number")
+    assert [line.split(",")[0] for line in content.splitlines()[1:]] == ["B-04"]
     assert page.errors == []

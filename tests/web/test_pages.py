@@ -172,6 +172,8 @@ def test_case_list_masks_id_numbers_and_filters(client: TestClient) -> None:
     assert "共 3 例" in html
     assert "370306********1234" in html
     assert "370306199001011234" not in html
+    assert "张*" in html
+    assert "张三" not in html
     html = client.get("/cases", params={"unit": "3703-wch"}).text
     assert "ZB-0003" in html
     assert "ZB-0001" not in html
@@ -286,7 +288,9 @@ def test_case_page_renders_and_unknown_is_404(client: TestClient) -> None:
     seed(client)
     html = client.get("/cases/ZB-0001").text
     assert "病例 ZB-0001" in html
-    assert "370306********1234" in html
+    # In full for the city CDC (person.pii.read); tests/cases/test_access.py has the rest.
+    assert "370306199001011234" in html
+    assert "张三" in html
     assert 'id="convert-form"' in html
     assert 'id="discharge-form"' in html
     assert 'id="convert-form"' not in client.get("/cases/ZB-0002").text  # confirmed at report

@@ -24,7 +24,7 @@ from fangkong.auth.schemas import (
 )
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
-from fangkong.errors import InvalidInput
+from fangkong.errors import FangkongError, InvalidInput
 
 router = APIRouter(tags=["auth"])
 Admin = Annotated[Principal, Depends(Require("users.manage"))]
@@ -72,14 +72,20 @@ def login(
     settings: SettingsDep,
 ) -> MeRead:
     now = clock.now()
-    user = service.authenticate(
-        session,
-        username=body.username,
-        password=body.password,
-        now=now,
-        settings=settings,
-        ip=client_ip(request),
-    )
+    try:
+        user = service.authenticate(
+            session,
+            username=body.username,
+            password=body.password,
+            now=now,
+            settings=settings,
+            ip=client_ip(request),
+        )
+    except FangkongError:
+        # Keep the failed attempt (its audit entry, the lock-out count) although the
+        # request fails.
+        session.commit()
+        raise
     raw, web = service.start_session(
         session,
         user=user,

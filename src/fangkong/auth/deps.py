@@ -15,13 +15,12 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from fangkong.auth import service
 from fangkong.auth.principal import Forbidden, Principal, Unauthenticated
 from fangkong.clock import Clock
 from fangkong.config import Settings
-from fangkong.deps import get_clock, get_session
+from fangkong.deps import SessionDep, get_clock
 from fangkong.errors import FangkongError
 
 COOKIE = "fk_session"
@@ -57,7 +56,7 @@ async def _csrf_ok(request: Request, expected: str) -> bool:
 
 async def current_principal(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
+    session: SessionDep,
     clock: Annotated[Clock, Depends(get_clock)],
 ) -> Principal | None:
     """The caller, or None for an anonymous request. Cached per request by FastAPI."""
@@ -69,7 +68,9 @@ async def current_principal(
         token = service.resolve_token(session, raw=header[7:].strip(), now=now, keys=keys)
         if token is None:
             raise Unauthenticated("the API token is unknown, expired or revoked")
-        return service.principal_for_token(session, token, ip=ip)
+        principal = service.principal_for_token(session, token, ip=ip)
+        request.state.principal = principal
+        return principal
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
@@ -81,7 +82,7 @@ async def current_principal(
         raise Forbidden("missing or wrong CSRF token", reason="csrf")
     request.state.web_session_id = web.id
     principal = service.principal_for_user(session, user, ip=ip, csrf=web.csrf_token)
-    # Pages read it for the user menu and the CSRF token of their forms.
+    # Pages read it (the user menu, the CSRF token of their forms).
     request.state.principal = principal
     return principal
 

@@ -8,6 +8,22 @@ where. A role also says which kind of area its users are bound to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+from fangkong.errors import InvalidInput
+
+RoleCode = Literal[
+    "command",
+    "cdc",
+    "district_officer",
+    "community_worker",
+    "site_staff",
+    "lab",
+    "venue_device",
+    "hotline",
+    "admin",
+]
+ScopeKind = Literal["city", "district", "unit", "street", "community", "site", "lab", "venue"]
 
 PERMISSIONS: dict[str, str] = {
     "cases.read": "查看病例 Read cases, their figures and the bulletin",
@@ -94,7 +110,10 @@ def role(code: str) -> Role:
     try:
         return ROLES[code]
     except KeyError:
-        raise ValueError(f"unknown role {code!r}; roles: {', '.join(ROLES)}") from None
+        raise InvalidInput(f"unknown role {code!r}; roles: {', '.join(ROLES)}") from None
+
+
+assert set(get_args(RoleCode)) == ROLES.keys(), "RoleCode must list exactly the roles"
 
 
 def permission_table_markdown() -> str:

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fangkong.auth.permissions import RoleCode, ScopeKind
+
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(
@@ -54,8 +56,8 @@ class UserCreate(BaseModel):
 
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     password: str | None = Field(None, max_length=200)
-    role: str
-    scope_kind: str
+    role: RoleCode
+    scope_kind: ScopeKind
     scope_code: str = Field(min_length=1, max_length=32)
     display_name: str | None = Field(None, max_length=64)
 
@@ -89,8 +91,8 @@ class TokenCreate(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=64)
-    role: str
-    scope_kind: str
+    role: RoleCode
+    scope_kind: ScopeKind
     scope_code: str = Field(min_length=1, max_length=32)
     days: int = Field(90, ge=1, le=3660)
     permissions: list[str] | None = Field(None, description="A subset of the role's.")

@@ -1,12 +1,19 @@
-"""HTTP API of the case registry, daily statistics and the bulletin."""
+"""HTTP API of the case registry, daily statistics and the bulletin.
+
+Every route names its permission; the caller's jurisdiction is passed to the service,
+which cuts every read and write to it.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 
+from fangkong.auth import audit
+from fangkong.auth.deps import Require
+from fangkong.auth.principal import Principal
 from fangkong.cases import service
 from fangkong.cases.bulletin_docx import render_docx
 from fangkong.cases.importer import import_cases
@@ -25,30 +32,32 @@ from fangkong.cases.stats import DayFigures
 from fangkong.cases.vocab import Classification, FoundVia, Origin
 from fangkong.clock import today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
-from fangkong.errors import InvalidInput
+from fangkong.errors import ImportRejected, InvalidInput
 from fangkong.regions import service as regions
 
 router = APIRouter(tags=["cases"])
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
+Reader = Annotated[Principal, Depends(Require("cases.read"))]
+Writer = Annotated[Principal, Depends(Require("cases.write"))]
+Importer = Annotated[Principal, Depends(Require("cases.import"))]
+Exporter = Annotated[Principal, Depends(Require("export"))]
+StatsReader = Annotated[Principal, Depends(Require("stats.read"))]
 
-@router.get("/cases", response_model=CasePage, summary="List and search cases")
-def list_cases(
-    session: SessionDep,
-    policy: PolicyDep,
-    city: str | None = None,
-    unit: str | None = Query(None, description="Reporting unit code or name (周村区, 高新区)."),
-    classification: Classification | None = None,
-    origin: Origin | None = None,
-    found_via: FoundVia | None = None,
-    reported_from: date | None = None,
-    reported_to: date | None = None,
-    q: str | None = Query(None, description="Part of a case number or a name."),
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
-) -> CasePage:
+
+def _filter(
+    principal: Principal,
+    city: str | None,
+    unit: str | None,
+    classification: Classification | None,
+    origin: Origin | None,
+    found_via: FoundVia | None,
+    reported_from: date | None,
+    reported_to: date | None,
+    q: str | None,
+) -> service.CaseFilter:
     city_code = regions.city(city).code if city else None
-    flt = service.CaseFilter(
+    return service.CaseFilter(
         city_code=city_code,
         unit_code=regions.resolve_unit(unit, city_code).code if unit else None,
         classification=classification,
@@ -57,29 +66,131 @@ def list_cases(
         reported_from=reported_from,
         reported_to=reported_to,
         text=q,
+        text_in_names=principal.can("person.pii.read"),
     )
-    items, total = service.list_cases(session, flt=flt, limit=limit, offset=offset)
+
+
+UNIT_QUERY = Query(None, description="Reporting unit code or name (周村区, 高新区).")
+TEXT_QUERY = Query(
+    None,
+    max_length=100,
+    description="Part of a case number or (with person.pii.read) a name.",
+)
+CASE_NO = Path(max_length=32)
+
+
+@router.get(
+    "/cases",
+    response_model=CasePage,
+    summary="List and search the cases of the caller's jurisdiction (names and ID numbers masked)",
+)
+def list_cases(
+    session: SessionDep,
+    policy: PolicyDep,
+    principal: Reader,
+    city: str | None = None,
+    unit: str | None = UNIT_QUERY,
+    classification: Classification | None = None,
+    origin: Origin | None = None,
+    found_via: FoundVia | None = None,
+    reported_from: date | None = None,
+    reported_to: date | None = None,
+    q: str | None = TEXT_QUERY,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> CasePage:
+    flt = _filter(
+        principal, city, unit, classification, origin, found_via, reported_from, reported_to, q
+    )
+    items, total = service.list_cases(
+        session, flt=flt, scope=principal.jurisdiction, limit=limit, offset=offset
+    )
     return CasePage(total=total, items=[service.to_read(session, c, policy) for c in items])
+
+
+@router.get(
+    "/cases.csv",
+    summary="Export the cases of the caller's jurisdiction as CSV (masked; the export is audited)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+    dependencies=[Depends(Require("cases.read"))],
+)
+def export_cases(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Exporter,
+    reason: str = Query(..., min_length=2, max_length=500, description="Why it is exported."),
+    city: str | None = None,
+    unit: str | None = UNIT_QUERY,
+    classification: Classification | None = None,
+    origin: Origin | None = None,
+    found_via: FoundVia | None = None,
+    reported_from: date | None = None,
+    reported_to: date | None = None,
+    q: str | None = TEXT_QUERY,
+) -> Response:
+    flt = _filter(
+        principal, city, unit, classification, origin, found_via, reported_from, reported_to, q
+    )
+    content, rows = service.export_csv(session, flt=flt, scope=principal.jurisdiction)
+    audit.record(
+        session,
+        principal=principal,
+        action="export",
+        now=clock.now(),
+        entity_type="case",
+        reason=reason,
+        detail={"filters": flt.given(), "rows": rows},
+    )
+    filename = f"cases-{today(clock).isoformat()}.csv"
+    return Response(
+        content.encode("utf-8-sig"),  # with a BOM, so that Excel reads it as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# Writes answer with the masked record: the full one is read (and audited) on the detail.
 
 
 @router.post("/cases", response_model=CaseRead, status_code=201, summary="Register a case")
 def create_case(
-    data: CaseCreate, session: SessionDep, clock: ClockDep, policy: PolicyDep
+    data: CaseCreate, session: SessionDep, clock: ClockDep, policy: PolicyDep, principal: Writer
 ) -> CaseRead:
-    case = service.create_case(session, data=data, now=clock.now())
+    case = service.create_case(session, data=data, now=clock.now(), scope=principal.jurisdiction)
     return service.to_read(session, case, policy)
 
 
-@router.get("/cases/{case_no}", response_model=CaseRead, summary="One case")
-def get_case(case_no: str, session: SessionDep, policy: PolicyDep) -> CaseRead:
-    return service.to_read(session, service.get_case(session, case_no=case_no), policy)
+@router.get(
+    "/cases/{case_no}",
+    response_model=CaseRead,
+    summary="One case (name and ID number in full with person.pii.read; that read is audited)",
+)
+def get_case(
+    case_no: Annotated[str, CASE_NO],
+    session: SessionDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+    principal: Reader,
+) -> CaseRead:
+    case = service.get_case(session, case_no=case_no, scope=principal.jurisdiction)
+    return service.read_detail(
+        session, case=case, policy=policy, principal=principal, now=clock.now()
+    )
 
 
 @router.patch("/cases/{case_no}", response_model=CaseRead, summary="Edit a case")
 def update_case(
-    case_no: str, data: CaseUpdate, session: SessionDep, clock: ClockDep, policy: PolicyDep
+    case_no: Annotated[str, CASE_NO],
+    data: CaseUpdate,
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    principal: Writer,
 ) -> CaseRead:
-    case = service.update_case(session, case_no=case_no, data=data, now=clock.now())
+    case = service.update_case(
+        session, case_no=case_no, data=data, now=clock.now(), scope=principal.jurisdiction
+    )
     return service.to_read(session, case, policy)
 
 
@@ -87,30 +198,72 @@ def update_case(
     "/cases/{case_no}/convert", response_model=CaseRead, summary="转为确诊: convert to confirmed"
 )
 def convert_case(
-    case_no: str, event: DayEvent, session: SessionDep, clock: ClockDep, policy: PolicyDep
+    case_no: Annotated[str, CASE_NO],
+    event: DayEvent,
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    principal: Writer,
 ) -> CaseRead:
-    case = service.convert_case(session, case_no=case_no, on=event.on, now=clock.now())
+    case = service.convert_case(
+        session, case_no=case_no, on=event.on, now=clock.now(), scope=principal.jurisdiction
+    )
     return service.to_read(session, case, policy)
 
 
 @router.post("/cases/{case_no}/discharge", response_model=CaseRead, summary="出院: discharge")
 def discharge_case(
-    case_no: str, event: DayEvent, session: SessionDep, clock: ClockDep, policy: PolicyDep
+    case_no: Annotated[str, CASE_NO],
+    event: DayEvent,
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    principal: Writer,
 ) -> CaseRead:
-    case = service.discharge_case(session, case_no=case_no, on=event.on, now=clock.now())
+    case = service.discharge_case(
+        session, case_no=case_no, on=event.on, now=clock.now(), scope=principal.jurisdiction
+    )
     return service.to_read(session, case, policy)
 
 
 @router.post(
     "/cases/import",
     response_model=ImportReport,
-    summary="Import cases from .csv or .xlsx (all or nothing, idempotent)",
+    summary="Import cases from .csv or .xlsx (all or nothing, idempotent; audited)",
 )
 def import_file(
-    file: Annotated[UploadFile, File()], session: SessionDep, clock: ClockDep
+    file: Annotated[UploadFile, File()], session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    data = file.file.read()
-    return import_cases(session, data=data, filename=file.filename or "upload.csv", now=clock.now())
+    filename = file.filename or "upload.csv"
+    now = clock.now()
+    try:
+        report = import_cases(
+            session, data=file.file.read(), filename=filename, now=now, scope=principal.jurisdiction
+        )
+    except ImportRejected as exc:
+        # The import wrote nothing (savepoint); the attempt is kept although the request
+        # fails, so it is committed here, before the request's session rolls back.
+        session.rollback()
+        audit.record_import(
+            session,
+            principal=principal,
+            kind="case",
+            filename=filename,
+            now=now,
+            counts={"rejected": int(exc.details["report"]["rejected"])},
+            rejected=True,
+        )
+        session.commit()
+        raise
+    audit.record_import(
+        session,
+        principal=principal,
+        kind="case",
+        filename=filename,
+        now=now,
+        counts={"added": report.added, "updated": report.updated, "unchanged": report.unchanged},
+    )
+    return report
 
 
 def _figures(fig: DayFigures) -> DayFiguresRead:
@@ -125,21 +278,27 @@ def _day_or_today(day: date | None, clock: ClockDep) -> date:
     return day if day is not None else today(clock)
 
 
-@router.get("/stats/daily", response_model=list[DayFiguresRead], summary="Figures per day")
+@router.get(
+    "/stats/daily",
+    response_model=list[DayFiguresRead],
+    summary="Figures per day of the caller's area (city, district or reporting unit)",
+)
 def daily(
     session: SessionDep,
     policy: PolicyDep,
     settings: SettingsDep,
     clock: ClockDep,
+    principal: StatsReader,
     city: str | None = None,
-    unit: str | None = Query(None, description="A reporting unit; the whole city if omitted."),
+    unit: str | None = Query(None, description="A reporting unit; the whole area if omitted."),
     start: date | None = Query(None, description="First day; default: the first with data."),
     end: date | None = Query(None, description="Last day; default: today."),
     since: date | None = Query(None, description="Outbreak start for cumulative figures."),
 ) -> list[DayFiguresRead]:
     city_code = regions.city(city or settings.city).code
     end = _day_or_today(end, clock)
-    start = start or service.first_day(session, city_code=city_code) or end
+    scope = principal.jurisdiction
+    start = start or service.first_day(session, city_code=city_code, scope=scope) or end
     if start > end:
         raise InvalidInput("start is after end", start=str(start), end=str(end))
     if (end - start).days > 3660:
@@ -152,23 +311,34 @@ def daily(
         policy=policy,
         since=since,
         unit_code=regions.resolve_unit(unit, city_code).code if unit else None,
+        scope=scope,
     )
     return [_figures(f) for f in series]
 
 
-@router.get("/stats/units", response_model=list[UnitFiguresRead], summary="Figures per unit")
+@router.get(
+    "/stats/units",
+    response_model=list[UnitFiguresRead],
+    summary="Figures per reporting unit of the caller's area",
+)
 def units(
     session: SessionDep,
     policy: PolicyDep,
     settings: SettingsDep,
     clock: ClockDep,
+    principal: StatsReader,
     city: str | None = None,
     day: date | None = None,
     since: date | None = None,
 ) -> list[UnitFiguresRead]:
     city_code = regions.city(city or settings.city).code
     rows = service.unit_figures(
-        session, city_code=city_code, day=_day_or_today(day, clock), policy=policy, since=since
+        session,
+        city_code=city_code,
+        day=_day_or_today(day, clock),
+        policy=policy,
+        since=since,
+        scope=principal.jurisdiction,
     )
     return [
         UnitFiguresRead(
@@ -185,12 +355,17 @@ def units(
     ]
 
 
-@router.get("/bulletin", response_model=BulletinRead, summary="The day's bulletin text")
+@router.get(
+    "/bulletin",
+    response_model=BulletinRead,
+    summary="The day's city bulletin text (a city-wide jurisdiction only)",
+)
 def bulletin(
     session: SessionDep,
     policy: PolicyDep,
     settings: SettingsDep,
     clock: ClockDep,
+    principal: StatsReader,
     city: str | None = None,
     day: date | None = None,
     since: date | None = Query(None, description="Outbreak start: 自…至…累计报告…"),
@@ -198,7 +373,12 @@ def bulletin(
     city_obj = regions.city(city or settings.city)
     the_day = _day_or_today(day, clock)
     text = service.bulletin_text(
-        session, city_code=city_obj.code, day=the_day, since=since, policy=policy
+        session,
+        city_code=city_obj.code,
+        day=the_day,
+        since=since,
+        policy=policy,
+        scope=principal.jurisdiction,
     )
     return BulletinRead(
         city_code=city_obj.code, city_name=city_obj.name, day=the_day, since=since, text=text
@@ -207,7 +387,7 @@ def bulletin(
 
 @router.get(
     "/bulletin.docx",
-    summary="The day's bulletin as a Word document",
+    summary="The day's city bulletin as a Word document (a city-wide jurisdiction only)",
     response_class=Response,
     responses={200: {"content": {DOCX: {}}}},
 )
@@ -216,11 +396,12 @@ def bulletin_docx(
     policy: PolicyDep,
     settings: SettingsDep,
     clock: ClockDep,
+    principal: StatsReader,
     city: str | None = None,
     day: date | None = None,
     since: date | None = None,
 ) -> Response:
-    read = bulletin(session, policy, settings, clock, city=city, day=day, since=since)
+    read = bulletin(session, policy, settings, clock, principal, city=city, day=day, since=since)
     content = render_docx(city_name=read.city_name, day=read.day, text=read.text)
     filename = f"bulletin-{read.city_code}-{read.day.isoformat()}.docx"
     return Response(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from fangkong import cliutil
+from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service
 from fangkong.cases.importer import import_cases
 from fangkong.regions import service as regions
@@ -20,8 +22,10 @@ stats_app = typer.Typer(help="Daily statistics.", no_args_is_help=True)
 def import_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv or .xlsx"),
 ) -> None:
-    """Import cases. All or nothing: any bad row rejects the file; re-importing changes nothing."""
-    cliutil.run_import(import_cases, file)
+    """Import cases. All or nothing: any bad row rejects the file; re-importing changes nothing.
+
+    The command acts for the whole configured city, and the import is in the audit log."""
+    cliutil.run_import(partial(import_cases, scope=cliutil.city_scope()), file, kind="case")
 
 
 @app.command("list")
@@ -31,8 +35,9 @@ def list_command(
 ) -> None:
     """The latest cases."""
     with cliutil.unit_of_work() as session:
-        flt = service.CaseFilter(city_code=regions.city(city).code if city else None)
-        items, total = service.list_cases(session, flt=flt, limit=limit)
+        scope = bind("city", city) if city else cliutil.city_scope()
+        flt = service.CaseFilter(city_code=scope.city_code)
+        items, total = service.list_cases(session, flt=flt, scope=scope, limit=limit)
         table = Table("case_no", "classification", "origin", "unit", "reported_on", "found_via")
         for c in items:
             table.add_row(
@@ -60,7 +65,12 @@ def bulletin(
     with cliutil.unit_of_work() as session:
         code = regions.city(city or get_settings().city).code
         text = service.bulletin_text(
-            session, city_code=code, day=the_day, since=start, policy=cliutil.policy()
+            session,
+            city_code=code,
+            day=the_day,
+            since=start,
+            policy=cliutil.policy(),
+            scope=bind("city", code),
         )
     typer.echo(text)
 

@@ -3,6 +3,7 @@
 A file with any bad row imports nothing and reports every bad row (row, column, reason).
 A good file is applied as upserts by ``case_no``: new cases are added, changed ones
 updated, identical ones left alone, so importing the same file twice changes nothing.
+A row whose case lies outside the importer's jurisdiction is a bad row like any other.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.auth.principal import OutsideJurisdiction
 from fangkong.cases import service
 from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseCreate, CaseUpdate, DateOrderError, ImportReport
@@ -27,7 +30,7 @@ from fangkong.cases.vocab import (
     Origin,
     parse_code,
 )
-from fangkong.errors import FangkongError, ImportRejected
+from fangkong.errors import FangkongError, ImportRejected, NotFound
 from fangkong.tabular import Column, Row, RowError, parse_date, read_table
 
 COLUMNS = [
@@ -103,7 +106,9 @@ def _parse_row(row: Row) -> tuple[CaseCreate | None, list[RowError]]:
         return None, errors
 
 
-def import_cases(session: Session, *, data: bytes, filename: str, now: datetime) -> ImportReport:
+def import_cases(
+    session: Session, *, data: bytes, filename: str, now: datetime, scope: Jurisdiction
+) -> ImportReport:
     """Validate the whole file, then apply it; raise ``ImportRejected`` on any bad row."""
     table = read_table(data, filename, COLUMNS)
     errors = list(table.errors)
@@ -123,12 +128,12 @@ def import_cases(session: Session, *, data: bytes, filename: str, now: datetime)
             continue
         seen[case.case_no] = row.number
         parsed.append(_Parsed(row.number, case))
-    errors.extend(_unknown_infectors(session, parsed, table.rows))
+    errors.extend(_unknown_infectors(session, parsed, table.rows, scope))
     report = ImportReport(ignored_columns=table.ignored_columns)
     if parsed:
         # Applied (and rolled back) even when other rows are bad, so that every row's
         # problems with the registry (unknown district, person ...) are reported at once.
-        _apply_rows(session, parsed, seen, errors, report, now)
+        _apply_rows(session, parsed, seen, errors, report, now, scope)
     if errors:
         report.reject(errors)
         raise ImportRejected(
@@ -139,11 +144,18 @@ def import_cases(session: Session, *, data: bytes, filename: str, now: datetime)
     return report
 
 
-def _unknown_infectors(session: Session, parsed: list[_Parsed], rows: list[Row]) -> list[RowError]:
-    """Infectors must be in the file (any row, even a bad one) or already registered."""
+def _unknown_infectors(
+    session: Session, parsed: list[_Parsed], rows: list[Row], scope: Jurisdiction
+) -> list[RowError]:
+    """Infectors must be in the file (any row, even a bad one) or already registered in
+    the importer's jurisdiction."""
     in_file = {no for row in rows if (no := row.get("case_no"))}
     wanted = {no for p in parsed if (no := p.data.infector_case_no) and no not in in_file}
-    known = set(session.scalars(select(Case.case_no).where(Case.case_no.in_(wanted))))
+    known = set(
+        session.scalars(
+            select(Case.case_no).where(Case.case_no.in_(wanted), *service.scope_conditions(scope))
+        )
+    )
     errors = []
     for item in parsed:
         no = item.data.infector_case_no
@@ -164,6 +176,7 @@ def _apply_rows(
     errors: list[RowError],
     report: ImportReport,
     now: datetime,
+    scope: Jurisdiction,
 ) -> None:
     """Upsert inside a savepoint, in two passes: the cases, then the infector links (an
     infector may be a later row of the same file)."""
@@ -180,11 +193,29 @@ def _apply_rows(
                 update = CaseUpdate.model_validate(
                     data.model_dump(exclude={"case_no", "infector_case_no"})
                 )
-                service.update_case(session, case_no=data.case_no, data=update, now=now)
+                service.update_case(
+                    session, case_no=data.case_no, data=update, now=now, scope=scope
+                )
             else:
                 service.create_case(
-                    session, data=data.model_copy(update={"infector_case_no": None}), now=now
+                    session,
+                    data=data.model_copy(update={"infector_case_no": None}),
+                    now=now,
+                    scope=scope,
                 )
+        except OutsideJurisdiction as exc:
+            reason = (
+                f"outside your jurisdiction ({exc.details['jurisdiction']}): "
+                f"the case is in {exc.details['place_name']}"
+            )
+            errors.append(RowError(item.row, "district", reason, _place_value(item)))
+        except NotFound as exc:
+            if data.case_no in existing and exc.details.get("case_no") == data.case_no:
+                # Registered, but not where the importer may see it: it cannot be updated.
+                reason = f"outside your jurisdiction: case {data.case_no!r} is registered elsewhere"
+                errors.append(RowError(item.row, "district", reason, _place_value(item)))
+            else:
+                errors.append(RowError(item.row, _column_of(exc), exc.message))
         except FangkongError as exc:
             errors.append(RowError(item.row, _column_of(exc), exc.message))
     for item in parsed if not errors else ():
@@ -194,6 +225,7 @@ def _apply_rows(
                 case_no=item.data.case_no,
                 data=CaseUpdate(infector_case_no=item.data.infector_case_no),
                 now=now,
+                scope=scope,
             )
         except FangkongError as exc:
             errors.append(RowError(item.row, "infector_case_no", exc.message))
@@ -209,6 +241,10 @@ def _apply_rows(
             report.updated += 1
         else:
             report.unchanged += 1
+
+
+def _place_value(item: _Parsed) -> str | None:
+    return item.data.district or item.data.street
 
 
 def _begin_outer(session: Session) -> None:

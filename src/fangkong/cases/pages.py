@@ -2,6 +2,7 @@
 
 Page handlers own the transaction (``SessionDep`` commits when they return), so a handler
 that shows an error rolls back first: a failed edit must leave nothing behind.
+Each page names its permission and passes the caller's jurisdiction to the service.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from fangkong.auth.deps import Require
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.auth.principal import OutsideJurisdiction, Principal
 from fangkong.cases import service
 from fangkong.cases.schemas import CaseCreate, CaseRead, CaseUpdate
 from fangkong.cases.vocab import (
@@ -36,6 +40,8 @@ from fangkong.regions import service as regions
 from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
+Reader = Annotated[Principal, Depends(Require("cases.read", page=True))]
+Writer = Annotated[Principal, Depends(Require("cases.write", page=True))]
 
 PAGE_SIZE = 20
 FORM_ERROR = "_form"  # errors that belong to no single field
@@ -135,6 +141,9 @@ def validation_errors(exc: ValidationError) -> Errors:
 def domain_errors(exc: FangkongError) -> Errors:
     """Where a service error belongs on the form, said in Chinese when it is a known one."""
     details: Mapping[str, Any] = exc.details
+    if isinstance(exc, OutsideJurisdiction):
+        place, area = details.get("place_name", ""), details.get("jurisdiction", "")
+        return {"district": [f"{place}不在您的管辖范围（{area}）内"]}
     if rule := _date_rule(exc.message):
         return {rule[0]: [rule[1]]}
     if isinstance(exc, Conflict) and "case_no" in details and "already exists" in exc.message:
@@ -159,9 +168,10 @@ def domain_errors(exc: FangkongError) -> Errors:
 # ---------------------------------------------------------------- form vocabulary
 
 
-def _choices(settings: Settings, policy: Policy) -> dict[str, Any]:
+def _choices(settings: Settings, policy: Policy, scope: Jurisdiction) -> dict[str, Any]:
+    """The form vocabulary; districts and units only those of the caller's jurisdiction."""
     city_code = regions.city(settings.city).code
-    districts = regions.districts(city_code)
+    districts = service.visible_districts(scope, city_code=city_code)
     control = set(policy.community.under_control_channels)
     return {
         "classifications": [(c.value, CLASSIFICATION_LABELS[c]) for c in Classification],
@@ -172,7 +182,7 @@ def _choices(settings: Settings, policy: Policy) -> dict[str, Any]:
         ],
         "districts": [(d.code, d.name) for d in districts],
         "streets": [(d.name, d.code, regions.streets(d.code)) for d in districts],
-        "units": regions.units(city_code),
+        "units": service.visible_units(scope, city_code=city_code),
         "labels": FIELD_LABELS,
         "classification_labels": {c.value: v for c, v in CLASSIFICATION_LABELS.items()},
         "origin_labels": {o.value: v for o, v in ORIGIN_LABELS.items()},
@@ -219,6 +229,7 @@ def case_list(
     session: SessionDep,
     settings: SettingsDep,
     policy: PolicyDep,
+    principal: Reader,
     unit: str = "",
     classification: str = "",
     origin: str = "",
@@ -229,8 +240,9 @@ def case_list(
     page: str = "1",
 ) -> HTMLResponse:
     city_code = regions.city(settings.city).code
+    scope = principal.jurisdiction
     errors: list[str] = []
-    unit_codes = {u.code for u in regions.units(city_code)}
+    unit_codes = {u.code for u in service.visible_units(scope, city_code=city_code)}
     flt = service.CaseFilter(
         city_code=city_code,
         unit_code=unit if unit in unit_codes else None,
@@ -240,10 +252,11 @@ def case_list(
         reported_from=_date_or_none(reported_from, "报告日期起", errors),
         reported_to=_date_or_none(reported_to, "报告日期止", errors),
         text=q.strip() or None,
+        text_in_names=principal.can("person.pii.read"),
     )
     number = int(page) if page.isdigit() and int(page) > 0 else 1
     items, total = service.list_cases(
-        session, flt=flt, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+        session, flt=flt, scope=scope, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
     )
     params = {
         "unit": flt.unit_code or "",
@@ -262,7 +275,10 @@ def case_list(
 
     context = {
         "nav": "cases",
-        "rows": [service.to_read(session, c, policy) for c in items],
+        "rows": [service.to_read(session, c, policy) for c in items],  # masked
+        "can_write": principal.can("cases.write"),
+        "can_export": principal.can("export"),
+        "query": query,
         "total": total,
         "page": number,
         "pages": pages,
@@ -270,7 +286,7 @@ def case_list(
         "next_url": page_url(number + 1) if number < pages else None,
         "filters": params,
         "errors": errors,
-        **_choices(settings, policy),
+        **_choices(settings, policy, scope),
     }
     # htmx swaps only the results; a history restore wants the whole page.
     headers = request.headers
@@ -289,20 +305,30 @@ def _render_new(
     request: Request,
     settings: Settings,
     policy: Policy,
+    scope: Jurisdiction,
     values: Mapping[str, str],
     errors: Errors,
     status: int,
 ) -> HTMLResponse:
-    context = {"nav": "cases", "values": values, "errors": errors, **_choices(settings, policy)}
+    context = {
+        "nav": "cases",
+        "values": values,
+        "errors": errors,
+        **_choices(settings, policy, scope),
+    }
     return templates.TemplateResponse(request, "cases/new.html", context, status_code=status)
 
 
 @router.get("/cases/new", response_class=HTMLResponse)
 def case_new(
-    request: Request, settings: SettingsDep, policy: PolicyDep, clock: ClockDep
+    request: Request, settings: SettingsDep, policy: PolicyDep, clock: ClockDep, principal: Writer
 ) -> HTMLResponse:
     values = {"origin": Origin.local.value, "reported_on": today(clock).isoformat()}
-    return _render_new(request, settings, policy, values, {}, 200)
+    scope = principal.jurisdiction
+    districts = service.visible_districts(scope, city_code=regions.city(settings.city).code)
+    if len(districts) == 1:
+        values["district"] = districts[0].code
+    return _render_new(request, settings, policy, scope, values, {}, 200)
 
 
 @router.post("/cases/new", response_class=HTMLResponse)
@@ -313,16 +339,18 @@ def case_create(
     settings: SettingsDep,
     policy: PolicyDep,
     clock: ClockDep,
+    principal: Writer,
 ) -> Response:
     values = _pick(form, CREATE_FIELDS)
+    scope = principal.jurisdiction
     try:
         data = CaseCreate.model_validate({k: v for k, v in values.items() if v})
-        case = service.create_case(session, data=data, now=clock.now())
+        case = service.create_case(session, data=data, now=clock.now(), scope=scope)
     except ValidationError as exc:
-        return _render_new(request, settings, policy, values, validation_errors(exc), 422)
+        return _render_new(request, settings, policy, scope, values, validation_errors(exc), 422)
     except FangkongError as exc:
         session.rollback()
-        return _render_new(request, settings, policy, values, domain_errors(exc), 422)
+        return _render_new(request, settings, policy, scope, values, domain_errors(exc), 422)
     return RedirectResponse(f"/cases/{case.case_no}?done=created", status_code=303)
 
 
@@ -376,6 +404,7 @@ def _render_case(
     policy: Policy,
     clock: ClockDep,
     *,
+    principal: Principal,
     case_no: str,
     values: Mapping[str, str] | None = None,
     errors: Errors | None = None,
@@ -383,20 +412,25 @@ def _render_case(
     done: str = "",
     status: int = 200,
 ) -> HTMLResponse:
+    scope = principal.jurisdiction
     try:
-        read = service.to_read(session, service.get_case(session, case_no=case_no), policy)
+        case = service.get_case(session, case_no=case_no, scope=scope)
     except NotFound:
         missing: dict[str, Any] = {"nav": "cases", "case_no": case_no}
         return templates.TemplateResponse(request, "cases/not_found.html", missing, status_code=404)
+    read = service.read_detail(
+        session, case=case, policy=policy, principal=principal, now=clock.now()
+    )
     context: dict[str, Any] = {
         "nav": "cases",
         "case": read,
+        "can_write": principal.can("cases.write"),
         "values": values if values is not None else _current(read),
         "errors": errors or {},
         "event_errors": event_errors or {},
         "done": DONE_MESSAGES.get(done, ""),
         "today": today(clock),
-        **_choices(settings, policy),
+        **_choices(settings, policy, scope),
     }
     return templates.TemplateResponse(request, "cases/detail.html", context, status_code=status)
 
@@ -409,9 +443,12 @@ def case_detail(
     settings: SettingsDep,
     policy: PolicyDep,
     clock: ClockDep,
+    principal: Reader,
     done: str = "",
 ) -> HTMLResponse:
-    return _render_case(request, session, settings, policy, clock, case_no=case_no, done=done)
+    return _render_case(
+        request, session, settings, policy, clock, principal=principal, case_no=case_no, done=done
+    )
 
 
 @router.post("/cases/{case_no}", response_class=HTMLResponse)
@@ -423,18 +460,24 @@ def case_edit(
     settings: SettingsDep,
     policy: PolicyDep,
     clock: ClockDep,
+    principal: Writer,
 ) -> Response:
     submitted = _pick(form, EDIT_FIELDS)
+    scope = principal.jurisdiction
     try:
-        read = service.to_read(session, service.get_case(session, case_no=case_no), policy)
+        case = service.get_case(session, case_no=case_no, scope=scope)
     except NotFound:
-        return _render_case(request, session, settings, policy, clock, case_no=case_no)
+        return _render_case(
+            request, session, settings, policy, clock, principal=principal, case_no=case_no
+        )
+    # Compared with what the form showed: masked values unchanged are not changes.
+    read = service.to_read(session, case, policy, full=principal.can("person.pii.read"))
     given = _changes(_current(read), submitted)
     if not given:
         return RedirectResponse(f"/cases/{case_no}?done=unchanged", status_code=303)
     try:
         data = CaseUpdate.model_validate(given)
-        service.update_case(session, case_no=case_no, data=data, now=clock.now())
+        service.update_case(session, case_no=case_no, data=data, now=clock.now(), scope=scope)
     except (ValidationError, FangkongError) as exc:
         session.rollback()
         errors = validation_errors(exc) if isinstance(exc, ValidationError) else domain_errors(exc)
@@ -444,6 +487,7 @@ def case_edit(
             settings,
             policy,
             clock,
+            principal=principal,
             case_no=case_no,
             values=submitted,
             errors=errors,
@@ -460,6 +504,7 @@ def _day_event(
     policy: Policy,
     clock: ClockDep,
     *,
+    principal: Principal,
     case_no: str,
     kind: str,
 ) -> Response:
@@ -470,7 +515,7 @@ def _day_event(
     else:
         action = service.convert_case if kind == "converted" else service.discharge_case
         try:
-            action(session, case_no=case_no, on=on, now=clock.now())
+            action(session, case_no=case_no, on=on, now=clock.now(), scope=principal.jurisdiction)
         except FangkongError as exc:
             session.rollback()
             message = _event_message(exc)
@@ -482,6 +527,7 @@ def _day_event(
         settings,
         policy,
         clock,
+        principal=principal,
         case_no=case_no,
         event_errors={kind: message},
         status=422,
@@ -509,9 +555,18 @@ def case_convert(
     settings: SettingsDep,
     policy: PolicyDep,
     clock: ClockDep,
+    principal: Writer,
 ) -> Response:
     return _day_event(
-        request, form, session, settings, policy, clock, case_no=case_no, kind="converted"
+        request,
+        form,
+        session,
+        settings,
+        policy,
+        clock,
+        principal=principal,
+        case_no=case_no,
+        kind="converted",
     )
 
 
@@ -524,7 +579,16 @@ def case_discharge(
     settings: SettingsDep,
     policy: PolicyDep,
     clock: ClockDep,
+    principal: Writer,
 ) -> Response:
     return _day_event(
-        request, form, session, settings, policy, clock, case_no=case_no, kind="discharged"
+        request,
+        form,
+        session,
+        settings,
+        policy,
+        clock,
+        principal=principal,
+        case_no=case_no,
+        kind="discharged",
     )

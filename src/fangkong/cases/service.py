@@ -3,20 +3,29 @@
 Functions take a ``Session`` and keyword arguments and never commit: the caller owns the
 transaction. Every change to a case applies its delta to ``daily_count`` in the same
 transaction, so the counts are never out of step with the cases.
+
+Every read and write takes the caller's ``scope`` (``auth.jurisdiction.Jurisdiction``) and
+is cut to it in SQL (``scope_conditions``, ``stat_units``): a case outside it is not found,
+a place outside it cannot be written, figures outside it are not counted.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from fangkong.auth import audit
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.auth.principal import Forbidden, OutsideJurisdiction, Principal
 from fangkong.cases import bulletin, stats
 from fangkong.cases.models import Case, DailyCount
 from fangkong.cases.schemas import (
@@ -29,6 +38,7 @@ from fangkong.cases.schemas import (
 from fangkong.cases.vocab import Classification, FoundVia, Origin
 from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
 from fangkong.people import service as people_service
+from fangkong.people.masking import mask_id_number, mask_name
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 
@@ -109,10 +119,82 @@ class CaseFilter:
     reported_from: date | None = None
     reported_to: date | None = None
     text: str | None = None
+    # Searching by name would confirm who is a case to a caller shown masked names only.
+    text_in_names: bool = True
+
+    def given(self) -> dict[str, str]:
+        """The filters set, for the audit log of an export."""
+        return {k: str(v) for k, v in vars(self).items() if v and k != "text_in_names"}
 
 
-def get_case(session: Session, *, case_no: str) -> Case:
-    case = session.scalar(select(Case).where(Case.case_no == case_no))
+# ---------------------------------------------------------------- jurisdiction
+
+
+def scope_conditions(scope: Jurisdiction) -> list[ColumnElement[bool]]:
+    """The cases a jurisdiction covers, as SQL: the one place where reads are cut to it."""
+    if not scope.is_area or scope.city_code is None:
+        return [false()]  # a site, lab or venue sees no case
+    conditions: list[ColumnElement[bool]] = [Case.city_code == scope.city_code]
+    if scope.kind == "city":
+        return conditions
+    if scope.kind == "district":
+        # Case.district_code is the division, so a function zone's streets are included.
+        conditions.append(Case.district_code == scope.district_code)
+    elif scope.kind == "unit":
+        conditions.append(Case.unit_code == scope.unit_code)
+    elif scope.kind == "street":
+        conditions.append(Case.street_code.in_(sorted(scope.street_codes or ())))
+    elif scope.kind == "community" and scope.community_id is not None:
+        persons = people_service.person_ids_in_community(scope.community_id)
+        conditions.append(Case.person_id.in_(persons.scalar_subquery()))
+    else:
+        conditions.append(false())
+    return conditions
+
+
+def _community_of(session: Session, person_id: int | None, scope: Jurisdiction) -> int | None:
+    """The community of a case's person, as far as ``scope`` sees that person."""
+    person_no = (
+        None if person_id is None else people_service.person_no_of(session, person_id=person_id)
+    )
+    if person_no is None:
+        return None
+    try:
+        return people_service.get_person(session, person_no=person_no, scope=scope).community_id
+    except NotFound:
+        return None
+
+
+def _check_place(session: Session, case: Case, scope: Jurisdiction) -> None:
+    """A case may only be written where the caller's jurisdiction reaches."""
+    community_id = (
+        _community_of(session, case.person_id, scope) if scope.kind == "community" else None
+    )
+    if scope.covers(
+        city_code=case.city_code,
+        district_code=case.district_code,
+        street_code=case.street_code,
+        unit_code=case.unit_code,
+        community_id=community_id,
+    ):
+        return
+    registry = regions.registry()
+    place = registry.districts[case.district_code].name
+    if case.street_code and case.street_code in registry.streets:
+        place += registry.streets[case.street_code].name
+    raise OutsideJurisdiction(
+        f"{place} is outside your jurisdiction ({scope.label()})",
+        case_no=case.case_no,
+        place_code=case.street_code or case.district_code,
+        place_name=place,
+        jurisdiction=scope.label(),
+    )
+
+
+def get_case(session: Session, *, case_no: str, scope: Jurisdiction) -> Case:
+    """The case, or ``NotFound`` when it does not exist or lies outside ``scope`` (the
+    same answer, so that its existence is not revealed)."""
+    case = session.scalar(select(Case).where(Case.case_no == case_no, *scope_conditions(scope)))
     if case is None:
         raise NotFound(f"no case {case_no!r}", case_no=case_no)
     return case
@@ -138,14 +220,17 @@ def _conditions(flt: CaseFilter) -> list[ColumnElement[bool]]:
         conditions.append(Case.reported_on <= flt.reported_to)
     if flt.text:
         like = f"%{flt.text.strip()}%"
-        conditions.append(or_(Case.case_no.like(like), Case.name.like(like)))
+        if flt.text_in_names:
+            conditions.append(or_(Case.case_no.like(like), Case.name.like(like)))
+        else:
+            conditions.append(Case.case_no.like(like))
     return conditions
 
 
 def list_cases(
-    session: Session, *, flt: CaseFilter, limit: int = 50, offset: int = 0
+    session: Session, *, flt: CaseFilter, scope: Jurisdiction, limit: int = 50, offset: int = 0
 ) -> tuple[list[Case], int]:
-    conditions = _conditions(flt)
+    conditions = [*_conditions(flt), *scope_conditions(scope)]
     total = session.scalar(select(func.count(Case.id)).where(*conditions))
     items = session.scalars(
         select(Case)
@@ -158,13 +243,19 @@ def list_cases(
 
 
 def _place(
-    session: Session, *, district: str | None, street: str | None, person_no: str | None
+    session: Session,
+    *,
+    district: str | None,
+    street: str | None,
+    person_no: str | None,
+    scope: Jurisdiction,
 ) -> tuple[str, str | None, int | None]:
-    """District code, street code and person id of a case, from input or the registry."""
+    """District code, street code and person id of a case, from input or the registry
+    (a person the caller may see)."""
     person_id = None
     person_district = person_street = None
     if person_no:
-        person = people_service.get_person(session, person_no=person_no)
+        person = people_service.get_person(session, person_no=person_no, scope=scope)
         person_id = person.id
         person_district, person_street = person.district_code, person.street_code
     if district:
@@ -183,19 +274,21 @@ def _place(
     return district_code, street_code, person_id
 
 
-def _infector_id(session: Session, case_no: str | None, own_no: str) -> int | None:
+def _infector_id(
+    session: Session, case_no: str | None, own_no: str, scope: Jurisdiction
+) -> int | None:
     if not case_no:
         return None
     if case_no == own_no:
         raise InvalidInput("a case cannot infect itself", field="infector_case_no")
-    return get_case(session, case_no=case_no).id
+    return get_case(session, case_no=case_no, scope=scope).id
 
 
-def create_case(session: Session, *, data: CaseCreate, now: datetime) -> Case:
+def create_case(session: Session, *, data: CaseCreate, now: datetime, scope: Jurisdiction) -> Case:
     if session.scalar(select(Case.id).where(Case.case_no == data.case_no)) is not None:
         raise Conflict(f"case {data.case_no!r} already exists", case_no=data.case_no)
     district_code, street_code, person_id = _place(
-        session, district=data.district, street=data.street, person_no=data.person_no
+        session, district=data.district, street=data.street, person_no=data.person_no, scope=scope
     )
     unit = regions.unit_for(district_code, street_code)
     classification = Classification.confirmed if data.converted_on else data.classification
@@ -217,11 +310,12 @@ def create_case(session: Session, *, data: CaseCreate, now: datetime) -> Case:
         reported_on=data.reported_on,
         converted_on=data.converted_on,
         discharged_on=data.discharged_on,
-        infector_case_id=_infector_id(session, data.infector_case_no, data.case_no),
         notes=data.notes,
         created_at=now,
         updated_at=now,
     )
+    _check_place(session, case, scope)
+    case.infector_case_id = _infector_id(session, data.infector_case_no, data.case_no, scope)
     session.add(case)
     session.flush()
     _apply(session, stats.delta(None, _facts(case)))
@@ -265,15 +359,18 @@ _SIMPLE = (
 )
 
 
-def update_case(session: Session, *, case_no: str, data: CaseUpdate, now: datetime) -> Case:
-    """Apply the fields given in ``data``; returns the case (unchanged if nothing differs)."""
-    case = get_case(session, case_no=case_no)
+def update_case(
+    session: Session, *, case_no: str, data: CaseUpdate, now: datetime, scope: Jurisdiction
+) -> Case:
+    """Apply the fields given in ``data``; returns the case (unchanged if nothing differs).
+    A case cannot be moved out of ``scope``."""
+    case = get_case(session, case_no=case_no, scope=scope)
     before = _facts(case)
     fields_before = snapshot(case)
     saved = {name: getattr(case, name) for name in (*_FIELDS, "city_code")}
     try:
         with session.no_autoflush:
-            _edit(session, case, data.model_dump(exclude_unset=True))
+            _edit(session, case, data.model_dump(exclude_unset=True), scope)
     except FangkongError:
         # A refused edit leaves the case as it was: otherwise the half-applied change
         # would reach the store on the caller's next flush without its count delta.
@@ -287,7 +384,7 @@ def update_case(session: Session, *, case_no: str, data: CaseUpdate, now: dateti
     return case
 
 
-def _edit(session: Session, case: Case, given: dict[str, Any]) -> None:
+def _edit(session: Session, case: Case, given: dict[str, Any], scope: Jurisdiction) -> None:
     if "reported_on" in given and given["reported_on"] is None:
         raise InvalidInput("reported_on cannot be removed", field="reported_on")
     for name in _SIMPLE:
@@ -306,6 +403,7 @@ def _edit(session: Session, case: Case, given: dict[str, Any]) -> None:
             district=given.get("district") or (None if person_no else case.district_code),
             street=given.get("street"),
             person_no=person_no,
+            scope=scope,
         )
         if "street" not in given and not person_no and district_code == case.district_code:
             # The district given again without a street: the street stays.
@@ -315,8 +413,11 @@ def _edit(session: Session, case: Case, given: dict[str, Any]) -> None:
         case.district_code, case.street_code = district_code, street_code
         case.city_code = district_code[:4]
         case.unit_code = regions.unit_for(district_code, street_code).code
+        _check_place(session, case, scope)
     if "infector_case_no" in given:
-        case.infector_case_id = _infector_id(session, given["infector_case_no"], case.case_no)
+        case.infector_case_id = _infector_id(
+            session, given["infector_case_no"], case.case_no, scope
+        )
     _validate(case)
     case.classification = (
         Classification.confirmed.value if case.converted_on else case.reported_classification
@@ -337,25 +438,35 @@ def _validate(case: Case) -> None:
         raise InvalidInput(str(exc), field=exc.field, case_no=case.case_no) from None
 
 
-def convert_case(session: Session, *, case_no: str, on: date, now: datetime) -> Case:
+def convert_case(
+    session: Session, *, case_no: str, on: date, now: datetime, scope: Jurisdiction
+) -> Case:
     """转为确诊: an asymptomatic infection becomes a confirmed case on ``on``."""
-    case = get_case(session, case_no=case_no)
+    case = get_case(session, case_no=case_no, scope=scope)
     if case.converted_on is not None:
         raise Conflict(f"case {case_no!r} was already converted on {case.converted_on}")
     if case.reported_classification != Classification.asymptomatic:
         raise Conflict(f"case {case_no!r} was confirmed at report; only asymptomatic converts")
-    return update_case(session, case_no=case_no, data=CaseUpdate(converted_on=on), now=now)
+    return update_case(
+        session, case_no=case_no, data=CaseUpdate(converted_on=on), now=now, scope=scope
+    )
 
 
-def discharge_case(session: Session, *, case_no: str, on: date, now: datetime) -> Case:
+def discharge_case(
+    session: Session, *, case_no: str, on: date, now: datetime, scope: Jurisdiction
+) -> Case:
     """出院: the case leaves hospital (then 7 days of 康复医学观察, RULES §1)."""
-    case = get_case(session, case_no=case_no)
+    case = get_case(session, case_no=case_no, scope=scope)
     if case.discharged_on is not None:
         raise Conflict(f"case {case_no!r} was already discharged on {case.discharged_on}")
-    return update_case(session, case_no=case_no, data=CaseUpdate(discharged_on=on), now=now)
+    return update_case(
+        session, case_no=case_no, data=CaseUpdate(discharged_on=on), now=now, scope=scope
+    )
 
 
-def to_read(session: Session, case: Case, policy: Policy) -> CaseRead:
+def to_read(session: Session, case: Case, policy: Policy, *, full: bool = False) -> CaseRead:
+    """The case as read by people: name and ID number masked unless ``full`` (the caller
+    decides it from ``person.pii.read`` and audits the read)."""
     person_no = None
     if case.person_id is not None:
         person_no = people_service.person_no_of(session, person_id=case.person_id)
@@ -365,8 +476,8 @@ def to_read(session: Session, case: Case, policy: Policy) -> CaseRead:
     return CaseRead(
         case_no=case.case_no,
         person_no=person_no,
-        name=case.name,
-        id_number=case.id_number,
+        name=case.name if full else mask_name(case.name),
+        id_number=case.id_number if full else mask_id_number(case.id_number),
         classification=Classification(case.classification),
         reported_classification=Classification(case.reported_classification),
         origin=Origin(case.origin),
@@ -390,7 +501,157 @@ def to_read(session: Session, case: Case, policy: Policy) -> CaseRead:
     )
 
 
+PII_FIELDS = ("name", "id_number")
+
+
+def read_detail(
+    session: Session, *, case: Case, policy: Policy, principal: Principal, now: datetime
+) -> CaseRead:
+    """One case as its detail shows it: in full for ``person.pii.read``, and then the look
+    is in the audit log; masked otherwise."""
+    full = principal.can("person.pii.read")
+    shown = [f for f in PII_FIELDS if getattr(case, f)]
+    if full and shown:
+        audit.record_pii_read(
+            session,
+            principal=principal,
+            entity_type="case",
+            entity_id=case.case_no,
+            fields=shown,
+            now=now,
+        )
+    return to_read(session, case, policy, full=full)
+
+
+EXPORT_COLUMNS = (
+    "case_no",
+    "name",
+    "id_number",
+    "classification",
+    "reported_classification",
+    "origin",
+    "found_via",
+    "district_code",
+    "district_name",
+    "street_code",
+    "unit_code",
+    "unit_name",
+    "sampled_on",
+    "onset_on",
+    "reported_on",
+    "converted_on",
+    "discharged_on",
+    "infector_case_no",
+)
+
+
+def export_csv(session: Session, *, flt: CaseFilter, scope: Jurisdiction) -> tuple[str, int]:
+    """The filtered cases of ``scope`` as CSV, always masked; returns the text and the
+    number of rows. (Notes are left out: free text may name people.)"""
+    infector = aliased(Case)
+    query = (
+        select(Case, infector.case_no)
+        .outerjoin(infector, Case.infector_case_id == infector.id)
+        .where(*_conditions(flt), *scope_conditions(scope))
+        .order_by(Case.reported_on.desc(), Case.case_no)
+    )
+    registry = regions.registry()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    rows = 0
+    for case, infector_no in session.execute(query):
+        writer.writerow(
+            [
+                case.case_no,
+                mask_name(case.name),
+                mask_id_number(case.id_number),
+                case.classification,
+                case.reported_classification,
+                case.origin,
+                case.found_via,
+                case.district_code,
+                registry.districts[case.district_code].name,
+                case.street_code,
+                case.unit_code,
+                regions.unit(case.unit_code).name,
+                case.sampled_on,
+                case.onset_on,
+                case.reported_on,
+                case.converted_on,
+                case.discharged_on,
+                infector_no,
+            ]
+        )
+        rows += 1
+    return out.getvalue(), rows
+
+
 # ---------------------------------------------------------------- statistics
+
+
+STATS_SCOPES = ("city", "district", "unit")
+
+
+def stat_units(scope: Jurisdiction, *, city_code: str) -> list[str] | None:
+    """The reporting units whose figures ``scope`` may read in ``city_code``; None for the
+    whole city. Daily counts are kept per unit, so a district sees its own unit and the
+    function zones it hosts; streets, communities, sites, labs and venues see none."""
+    if scope.kind not in STATS_SCOPES:
+        raise Forbidden(
+            f"statistics are kept per district and reporting unit; a {scope.kind} "
+            f"jurisdiction ({scope.label()}) has none",
+            scope=scope.kind,
+        )
+    if scope.city_code != city_code:
+        raise Forbidden(
+            f"the figures of {city_code} are outside your jurisdiction ({scope.label()})",
+            city_code=city_code,
+        )
+    if scope.kind == "city":
+        return None
+    if scope.kind == "district":
+        return [u.code for u in regions.units(city_code) if u.district_code == scope.district_code]
+    return [scope.unit_code] if scope.unit_code else []
+
+
+def _units_of(scope: Jurisdiction, city_code: str, unit_code: str | None) -> Sequence[str] | None:
+    visible = stat_units(scope, city_code=city_code)
+    if unit_code is None:
+        return visible
+    if visible is not None and unit_code not in visible:
+        raise Forbidden(
+            f"the figures of {regions.unit(unit_code).name} are outside your jurisdiction "
+            f"({scope.label()})",
+            unit_code=unit_code,
+        )
+    return [unit_code]
+
+
+def visible_units(scope: Jurisdiction, *, city_code: str) -> list[regions.ReportingUnit]:
+    """The reporting units a caller may pick in filters and forms."""
+    units = regions.units(city_code)
+    if not scope.is_area or scope.city_code != city_code:
+        return []
+    if scope.kind == "city":
+        return units
+    if scope.kind == "district":
+        return [u for u in units if u.district_code == scope.district_code]
+    if scope.kind == "unit":
+        return [u for u in units if u.code == scope.unit_code]
+    district = scope.district_code
+    if district is None:
+        return []
+    codes = {regions.unit_for(district, s).code for s in scope.street_codes or ()}
+    return [u for u in units if u.code in codes]
+
+
+def visible_districts(scope: Jurisdiction, *, city_code: str) -> list[regions.District]:
+    """The districts a caller may register cases in (or filter by)."""
+    districts = regions.districts(city_code)
+    if scope.kind == "city" and scope.city_code == city_code:
+        return districts
+    return [d for d in districts if scope.is_area and d.code == scope.district_code]
 
 
 def _day_metrics(
@@ -416,15 +677,14 @@ def day_series(
     start: date,
     end: date,
     policy: Policy,
+    scope: Jurisdiction,
     since: date | None = None,
     unit_code: str | None = None,
     population: int | None = None,
 ) -> list[stats.DayFigures]:
+    """Figures per day of the whole of ``scope`` (or of one unit inside it)."""
     counts = _day_metrics(
-        session,
-        city_code=city_code,
-        end=end,
-        unit_codes=[unit_code] if unit_code else None,
+        session, city_code=city_code, end=end, unit_codes=_units_of(scope, city_code, unit_code)
     )
     return stats.day_series(
         counts, start=start, end=end, policy=policy, since=since, population=population
@@ -432,19 +692,29 @@ def day_series(
 
 
 def unit_figures(
-    session: Session, *, city_code: str, day: date, policy: Policy, since: date | None = None
+    session: Session,
+    *,
+    city_code: str,
+    day: date,
+    policy: Policy,
+    scope: Jurisdiction,
+    since: date | None = None,
 ) -> list[tuple[regions.ReportingUnit, stats.DayFigures]]:
-    """The figures of ``day`` for every reporting unit of the city (the map, the table)."""
-    rows = session.execute(
-        select(DailyCount.unit_code, DailyCount.day, DailyCount.metric, DailyCount.value).where(
-            DailyCount.city_code == city_code, DailyCount.day <= day
-        )
+    """The figures of ``day`` for every reporting unit of ``scope`` (the map, the table)."""
+    visible = stat_units(scope, city_code=city_code)
+    query = select(DailyCount.unit_code, DailyCount.day, DailyCount.metric, DailyCount.value).where(
+        DailyCount.city_code == city_code, DailyCount.day <= day
     )
+    if visible is not None:
+        query = query.where(DailyCount.unit_code.in_(visible))
+    rows = session.execute(query)
     by_unit: dict[str, dict[date, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     for unit_code, d, metric, value in rows:
         by_unit[unit_code][d][metric] = value
     result = []
     for unit in regions.units(city_code):
+        if visible is not None and unit.code not in visible:
+            continue
         series = stats.day_series(
             by_unit.get(unit.code, {}), start=day, end=day, policy=policy, since=since
         )
@@ -452,12 +722,21 @@ def unit_figures(
     return result
 
 
-def first_day(session: Session, *, city_code: str) -> date | None:
-    return session.scalar(select(func.min(DailyCount.day)).where(DailyCount.city_code == city_code))
+def _day_bound(session: Session, bound: Any, *, city_code: str, scope: Jurisdiction) -> date | None:
+    query = select(bound(DailyCount.day)).where(DailyCount.city_code == city_code)
+    visible = stat_units(scope, city_code=city_code)
+    if visible is not None:
+        query = query.where(DailyCount.unit_code.in_(visible))
+    day: date | None = session.scalar(query)
+    return day
 
 
-def last_day(session: Session, *, city_code: str) -> date | None:
-    return session.scalar(select(func.max(DailyCount.day)).where(DailyCount.city_code == city_code))
+def first_day(session: Session, *, city_code: str, scope: Jurisdiction) -> date | None:
+    return _day_bound(session, func.min, city_code=city_code, scope=scope)
+
+
+def last_day(session: Session, *, city_code: str, scope: Jurisdiction) -> date | None:
+    return _day_bound(session, func.max, city_code=city_code, scope=scope)
 
 
 # ---------------------------------------------------------------- bulletin
@@ -471,10 +750,27 @@ def _unit_figures(counts: dict[str, int]) -> tuple[bulletin.UnitFigure, ...]:
     )
 
 
+def require_city_bulletin(scope: Jurisdiction, *, city_code: str) -> None:
+    """The bulletin speaks for the whole city: only a city-wide jurisdiction reads it."""
+    if not (scope.whole_city and scope.city_code == city_code):
+        raise Forbidden(
+            f"the city bulletin needs a city-wide jurisdiction, not {scope.label()}; "
+            "it is published by the HQ (指挥部)",
+            scope=scope.kind,
+        )
+
+
 def bulletin_facts(
-    session: Session, *, city_code: str, day: date, since: date | None, policy: Policy
+    session: Session,
+    *,
+    city_code: str,
+    day: date,
+    since: date | None,
+    policy: Policy,
+    scope: Jurisdiction,
 ) -> bulletin.BulletinFacts:
     city = regions.city(city_code)
+    require_city_bulletin(scope, city_code=city.code)
     rows = session.execute(
         select(DailyCount.unit_code, DailyCount.metric, DailyCount.value).where(
             DailyCount.city_code == city_code, DailyCount.day == day
@@ -495,7 +791,7 @@ def bulletin_facts(
         elif kind == "via" and origin == Origin.local:
             via[rest[0]] += value
     figures = day_series(
-        session, city_code=city_code, start=day, end=day, policy=policy, since=since
+        session, city_code=city_code, start=day, end=day, policy=policy, since=since, scope=scope
     )[-1]
     single = None
     if figures.new_total == 1:
@@ -533,8 +829,16 @@ def bulletin_facts(
 
 
 def bulletin_text(
-    session: Session, *, city_code: str, day: date, since: date | None, policy: Policy
+    session: Session,
+    *,
+    city_code: str,
+    day: date,
+    since: date | None,
+    policy: Policy,
+    scope: Jurisdiction,
 ) -> str:
     return bulletin.compose(
-        bulletin_facts(session, city_code=city_code, day=day, since=since, policy=policy)
+        bulletin_facts(
+            session, city_code=city_code, day=day, since=since, policy=policy, scope=scope
+        )
     )

@@ -19,9 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fangkong.auth import service as auth
 from fangkong.clock import LOCAL_TZ
 from fangkong.config import Settings, get_settings
-from fangkong.demo import load
+from fangkong.demo import load, users
 from fangkong.demo.city import MIN_SCALE, build_city
 from fangkong.demo.outbreak import (
     SEED_BULLETINS,
@@ -52,6 +53,9 @@ def demo_settings(home: Path, database_url: str) -> Settings:
         policy=POLICY,
         outbreak_start=START.isoformat(),
         city="3703",
+        # The demo serves plain HTTP on the loopback with a published placeholder secret.
+        demo=True,
+        cookie_secure=False,
     )
 
 
@@ -128,6 +132,10 @@ def demo(
             with _stage(f"导入 import {name}", timings), session_scope(store.sessions) as session:
                 report = load.import_file(session, name, data, now=NOW)
             console.print(f"  added {report.added:,}")
+        with _stage("演示账号 demo users", timings), session_scope(store.sessions) as session:
+            credentials = users.create_users(
+                session, now=NOW, keys=auth.Keys.from_settings(settings)
+            )
         with session_scope(store.sessions) as session:
             figures = load.read_figures(session, policy=policy)
     except ImportRejected as exc:
@@ -140,6 +148,7 @@ def demo(
     total = sum(t for _, t in timings)
     console.print(f"built in {total:.1f} s · store {store.engine.url.render_as_string()}")
     _print_figures(figures)
+    _print_users(credentials)
     if serve:
         import uvicorn
 
@@ -184,3 +193,20 @@ def _print_figures(figures: load.Figures) -> None:
     for day, text in figures.bulletins:
         expected = SEED_BULLETINS[day][1]
         console.print(f"{_mark(text == expected)} [bold]{day:%m-%d}[/bold] {text}", soft_wrap=True)
+
+
+def _print_users(credentials: list[users.Credential]) -> None:
+    """Who can sign in to the demo, and with what."""
+    table = Table(title="演示账号 demo users (demo store only)", title_justify="left")
+    for column in ("user", "role", "bound to", "password", "API token"):
+        table.add_column(column, no_wrap=True)
+    for cred in credentials:
+        u = cred.user
+        table.add_row(
+            u.username,
+            f"{u.display_name}",
+            f"{u.scope_kind}:{u.scope_code}",
+            cred.password or "— (token only)",
+            cred.token or "",
+        )
+    console.print(table, soft_wrap=True)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import fangkong.models  # noqa: F401  (every table on Base.metadata, for the wipe)
+from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service as cases_service
 from fangkong.cases.importer import import_cases
 from fangkong.cases.stats import DayFigures
@@ -103,7 +104,10 @@ def write_files(directory: Path, files: dict[str, bytes]) -> None:
 
 
 def import_file(session: Session, name: str, data: bytes, *, now: datetime) -> ImportReport:
-    return IMPORTERS[name](session, data=data, filename=name, now=now)
+    # The demo loads the whole city, as its HQ would.
+    return IMPORTERS[name](
+        session, data=data, filename=name, now=now, scope=bind("city", CITY_CODE)
+    )
 
 
 def wipe_store(engine: Engine) -> None:
@@ -127,14 +131,15 @@ class Figures:
 
 def read_figures(session: Session, *, policy: Policy) -> Figures:
     end = SEED_DAYS[-1].day
+    scope = bind("city", CITY_CODE)
     days = cases_service.day_series(
-        session, city_code=CITY_CODE, start=START, end=end, policy=policy, since=START
+        session, city_code=CITY_CODE, start=START, end=end, policy=policy, since=START, scope=scope
     )
     bulletins = [
         (
             day,
             cases_service.bulletin_text(
-                session, city_code=CITY_CODE, day=day, since=since, policy=policy
+                session, city_code=CITY_CODE, day=day, since=since, policy=policy, scope=scope
             ),
         )
         for day, (since, _) in SEED_BULLETINS.items()

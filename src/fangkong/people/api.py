@@ -1,16 +1,24 @@
 """HTTP API of the people and places registry.
 
-Lists mask names, ID numbers and phones; the detail of one person shows them in full.
+Every route declares its permission and passes the caller's jurisdiction to the service,
+which cuts every query to it. Lists and exports mask names, ID numbers and phones and leave
+out building and room; the detail of a person is in full only with ``person.pii.read``, and
+each such read, every export and every import is recorded in the audit log.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi.responses import Response
 
+from fangkong.auth import audit
+from fangkong.auth.deps import Require
+from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, SessionDep
-from fangkong.errors import InvalidInput
+from fangkong.errors import FangkongError, InvalidInput
 from fangkong.people import importer, service, vocab
 from fangkong.people.schemas import (
     HouseholdRead,
@@ -32,6 +40,11 @@ router = APIRouter(tags=["people"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
+Reader = Annotated[Principal, Depends(Require("person.read"))]
+Writer = Annotated[Principal, Depends(Require("person.write"))]
+Importer = Annotated[Principal, Depends(Require("person.import"))]
+Exporter = Annotated[Principal, Depends(Require("export"))]
+Upload = Annotated[UploadFile, File()]
 
 
 def _code(value: str | None, vocabulary: dict[str, str], field: str) -> str | None:
@@ -43,12 +56,55 @@ def _code(value: str | None, vocabulary: dict[str, str], field: str) -> str | No
     return code
 
 
+def _import(
+    run: Callable[..., ImportReport],
+    kind: str,
+    file: UploadFile,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Principal,
+) -> ImportReport:
+    """Run an importer in the caller's jurisdiction and record the attempt: its counts, or
+    that it was rejected (that entry is committed although the request fails)."""
+    filename = file.filename or "upload.csv"
+    now = clock.now()
+    try:
+        report = run(
+            session,
+            data=file.file.read(),
+            filename=filename,
+            now=now,
+            scope=principal.jurisdiction,
+        )
+    except FangkongError as exc:
+        session.rollback()
+        rejected = exc.details.get("report", {}).get("rejected", 0)
+        audit.record_import(
+            session,
+            principal=principal,
+            kind=kind,
+            filename=filename,
+            now=now,
+            counts={"rejected": int(rejected)},
+            rejected=True,
+        )
+        session.commit()
+        raise
+    audit.record_import(
+        session,
+        principal=principal,
+        kind=kind,
+        filename=filename,
+        now=now,
+        counts={"added": report.added, "updated": report.updated, "unchanged": report.unchanged},
+    )
+    return report
+
+
 # ---------------------------------------------------------------- persons
 
 
-@router.get("/people", response_model=PersonPage, summary="Search persons (masked)")
-def list_people(
-    session: SessionDep,
+def person_filter(
     q: str | None = Query(None, description="Part of a name, person number, phone or ID."),
     name: str | None = None,
     person_no: str | None = None,
@@ -61,11 +117,10 @@ def list_people(
     building: str | None = None,
     household: str | None = Query(None, description="Household number."),
     workplace: str | None = Query(None, description="Workplace number."),
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> PersonPage:
+) -> service.PersonFilter:
+    """The search of the person list and export, from query parameters."""
     district_code, street_code = service.resolve_region(district, street)
-    flt = service.PersonFilter(
+    return service.PersonFilter(
         text=q,
         name=name,
         person_no=person_no,
@@ -79,7 +134,22 @@ def list_people(
         household_no=household,
         workplace_no=workplace,
     )
-    items, total = service.list_persons(session, flt=flt, limit=limit, offset=offset)
+
+
+PersonQuery = Annotated[service.PersonFilter, Depends(person_filter)]
+
+
+@router.get("/people", response_model=PersonPage, summary="Search persons (masked)")
+def list_people(
+    session: SessionDep,
+    principal: Reader,
+    flt: PersonQuery,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> PersonPage:
+    items, total = service.list_persons(
+        session, flt=flt, scope=principal.jurisdiction, limit=limit, offset=offset
+    )
     return PersonPage(
         total=total,
         limit=limit,
@@ -88,9 +158,50 @@ def list_people(
     )
 
 
+@router.get(
+    "/people.csv",
+    response_class=Response,
+    summary="Export persons as CSV (masked, audited; needs a reason)",
+    dependencies=[Depends(Require("person.read"))],
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_people(
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Exporter,
+    flt: PersonQuery,
+    reason: Annotated[
+        str, Query(min_length=2, max_length=500, description="Why the list is exported.")
+    ],
+) -> Response:
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise InvalidInput("give the reason for the export", field="reason")
+    text, rows = service.export_csv(session, flt=flt, scope=principal.jurisdiction)
+    filters: dict[str, Any] = {k: v for k, v in vars(flt).items() if v}
+    audit.record(
+        session,
+        principal=principal,
+        action="export",
+        now=clock.now(),
+        entity_type="person",
+        reason=reason,
+        detail={"filters": filters, "rows": rows},
+    )
+    return Response(
+        "\ufeff" + text,  # the BOM makes Excel read the file as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="people.csv"'},
+    )
+
+
 @router.post("/people", response_model=PersonRead, status_code=201, summary="Register a person")
-def create_person(data: PersonCreate, session: SessionDep, clock: ClockDep) -> PersonRead:
-    return service.person_read(service.create_person(session, data=data, now=clock.now()))
+def create_person(
+    data: PersonCreate, session: SessionDep, clock: ClockDep, principal: Writer
+) -> PersonRead:
+    now = clock.now()
+    person = service.create_person(session, data=data, now=now, scope=principal.jurisdiction)
+    return service.person_shown(session, person=person, principal=principal, now=now)
 
 
 @router.post(
@@ -99,33 +210,51 @@ def create_person(data: PersonCreate, session: SessionDep, clock: ClockDep) -> P
     summary="Import persons from .csv or .xlsx (all or nothing, idempotent)",
 )
 def import_people(
-    file: Annotated[UploadFile, File()], session: SessionDep, clock: ClockDep
+    file: Upload, session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    return importer.import_people(
-        session, data=file.file.read(), filename=file.filename or "upload.csv", now=clock.now()
-    )
+    return _import(importer.import_people, "person", file, session, clock, principal)
 
 
-@router.get("/people/{person_no}", response_model=PersonRead, summary="One person (unmasked)")
-def get_person(person_no: str, session: SessionDep) -> PersonRead:
-    return service.person_read(service.get_person(session, person_no=person_no))
+@router.get(
+    "/people/{person_no}",
+    response_model=PersonRead,
+    summary="One person (unmasked with person.pii.read; audited)",
+)
+def get_person(
+    person_no: str, session: SessionDep, clock: ClockDep, principal: Reader
+) -> PersonRead:
+    person = service.get_person(session, person_no=person_no, scope=principal.jurisdiction)
+    return service.person_shown(session, person=person, principal=principal, now=clock.now())
 
 
 @router.patch("/people/{person_no}", response_model=PersonRead, summary="Edit a person")
 def update_person(
-    person_no: str, data: PersonUpdate, session: SessionDep, clock: ClockDep
+    person_no: str, data: PersonUpdate, session: SessionDep, clock: ClockDep, principal: Writer
 ) -> PersonRead:
-    person = service.update_person(session, person_no=person_no, data=data, now=clock.now())
-    return service.person_read(person)
+    now = clock.now()
+    person = service.update_person(
+        session, person_no=person_no, data=data, now=now, scope=principal.jurisdiction
+    )
+    return service.person_shown(session, person=person, principal=principal, now=now)
 
 
 @router.get(
-    "/households/{household_no}", response_model=HouseholdRead, summary="A household's members"
+    "/households/{household_no}",
+    response_model=HouseholdRead,
+    summary="A household's members in your jurisdiction (unmasked with person.pii.read)",
 )
-def get_household(household_no: str, session: SessionDep) -> HouseholdRead:
-    household, members = service.get_household(session, household_no=household_no)
+def get_household(
+    household_no: str, session: SessionDep, clock: ClockDep, principal: Reader
+) -> HouseholdRead:
+    household, members = service.get_household(
+        session, household_no=household_no, scope=principal.jurisdiction
+    )
+    now = clock.now()
     return HouseholdRead(
-        household_no=household.household_no, members=[service.person_read(p) for p in members]
+        household_no=household.household_no,
+        members=[
+            service.person_shown(session, person=p, principal=principal, now=now) for p in members
+        ],
     )
 
 
@@ -135,6 +264,7 @@ def get_household(household_no: str, session: SessionDep) -> HouseholdRead:
 @router.get("/venues", response_model=VenuePage, summary="Search venues")
 def list_venues(
     session: SessionDep,
+    principal: Reader,
     q: str | None = Query(None, description="Part of a name or venue code."),
     category: str | None = Query(None, description="Category code or label."),
     district: str | None = Query(None, description="District code or name."),
@@ -149,15 +279,19 @@ def list_venues(
         district_code=district_code,
         street_code=street_code,
     )
-    items, total = service.list_venues(session, flt=flt, limit=limit, offset=offset)
+    items, total = service.list_venues(
+        session, flt=flt, scope=principal.jurisdiction, limit=limit, offset=offset
+    )
     return VenuePage(
         total=total, limit=limit, offset=offset, items=[service.venue_read(v) for v in items]
     )
 
 
 @router.post("/venues", response_model=VenueRead, status_code=201, summary="Register a venue")
-def create_venue(data: VenueCreate, session: SessionDep) -> VenueRead:
-    return service.venue_read(service.create_venue(session, data=data))
+def create_venue(data: VenueCreate, session: SessionDep, principal: Writer) -> VenueRead:
+    return service.venue_read(
+        service.create_venue(session, data=data, scope=principal.jurisdiction)
+    )
 
 
 @router.post(
@@ -166,21 +300,25 @@ def create_venue(data: VenueCreate, session: SessionDep) -> VenueRead:
     summary="Import venues from .csv or .xlsx (all or nothing, idempotent)",
 )
 def import_venues(
-    file: Annotated[UploadFile, File()], session: SessionDep, clock: ClockDep
+    file: Upload, session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    return importer.import_venues(
-        session, data=file.file.read(), filename=file.filename or "upload.csv", now=clock.now()
-    )
+    return _import(importer.import_venues, "venue", file, session, clock, principal)
 
 
 @router.get("/venues/{venue_code}", response_model=VenueRead, summary="One venue")
-def get_venue(venue_code: str, session: SessionDep) -> VenueRead:
-    return service.venue_read(service.get_venue(session, venue_code=venue_code))
+def get_venue(venue_code: str, session: SessionDep, principal: Reader) -> VenueRead:
+    venue = service.get_venue(session, venue_code=venue_code, scope=principal.jurisdiction)
+    return service.venue_read(venue)
 
 
 @router.patch("/venues/{venue_code}", response_model=VenueRead, summary="Edit a venue")
-def update_venue(venue_code: str, data: VenueUpdate, session: SessionDep) -> VenueRead:
-    return service.venue_read(service.update_venue(session, venue_code=venue_code, data=data))
+def update_venue(
+    venue_code: str, data: VenueUpdate, session: SessionDep, principal: Writer
+) -> VenueRead:
+    venue = service.update_venue(
+        session, venue_code=venue_code, data=data, scope=principal.jurisdiction
+    )
+    return service.venue_read(venue)
 
 
 # ---------------------------------------------------------------- workplaces
@@ -189,6 +327,7 @@ def update_venue(venue_code: str, data: VenueUpdate, session: SessionDep) -> Ven
 @router.get("/workplaces", response_model=WorkplacePage, summary="Search workplaces")
 def list_workplaces(
     session: SessionDep,
+    principal: Reader,
     q: str | None = Query(None, description="Part of a name or workplace number."),
     industry: str | None = Query(None, description="Industry code or label."),
     district: str | None = Query(None, description="District code or name."),
@@ -200,7 +339,9 @@ def list_workplaces(
         industry=_code(industry, vocab.INDUSTRIES, "industry"),
         district_code=service.resolve_region(district, None)[0],
     )
-    items, total = service.list_workplaces(session, flt=flt, limit=limit, offset=offset)
+    items, total = service.list_workplaces(
+        session, flt=flt, scope=principal.jurisdiction, limit=limit, offset=offset
+    )
     return WorkplacePage(
         total=total, limit=limit, offset=offset, items=service.workplace_reads(session, items)
     )
@@ -212,8 +353,10 @@ def list_workplaces(
     status_code=201,
     summary="Register a workplace and its units",
 )
-def create_workplace(data: WorkplaceCreate, session: SessionDep) -> WorkplaceRead:
-    workplace = service.create_workplace(session, data=data)
+def create_workplace(
+    data: WorkplaceCreate, session: SessionDep, principal: Writer
+) -> WorkplaceRead:
+    workplace = service.create_workplace(session, data=data, scope=principal.jurisdiction)
     return service.workplace_reads(session, [workplace])[0]
 
 
@@ -223,14 +366,14 @@ def create_workplace(data: WorkplaceCreate, session: SessionDep) -> WorkplaceRea
     summary="Import workplaces and units from .csv or .xlsx (all or nothing, idempotent)",
 )
 def import_workplaces(
-    file: Annotated[UploadFile, File()], session: SessionDep, clock: ClockDep
+    file: Upload, session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    return importer.import_workplaces(
-        session, data=file.file.read(), filename=file.filename or "upload.csv", now=clock.now()
-    )
+    return _import(importer.import_workplaces, "workplace", file, session, clock, principal)
 
 
 @router.get("/workplaces/{workplace_no}", response_model=WorkplaceRead, summary="One workplace")
-def get_workplace(workplace_no: str, session: SessionDep) -> WorkplaceRead:
-    workplace = service.get_workplace(session, workplace_no=workplace_no)
+def get_workplace(workplace_no: str, session: SessionDep, principal: Reader) -> WorkplaceRead:
+    workplace = service.get_workplace(
+        session, workplace_no=workplace_no, scope=principal.jurisdiction
+    )
     return service.workplace_reads(session, [workplace])[0]

@@ -1,7 +1,12 @@
-"""``fangkong people``, ``fangkong venues``, ``fangkong workplaces``."""
+"""``fangkong people``, ``fangkong venues``, ``fangkong workplaces``.
+
+An operator at the command line works on the store itself, so commands act city-wide (the
+configured city's jurisdiction); lists are masked all the same.
+"""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -21,19 +26,22 @@ FILE = typer.Argument(..., exists=True, dir_okay=False, help=".csv or .xlsx")
 def import_people(file: Path = FILE) -> None:
     """Import persons. All or nothing: any bad row rejects the file; re-importing changes
     nothing."""
-    cliutil.run_import(importer.import_people, file)
+    run = partial(importer.import_people, scope=cliutil.city_scope())
+    cliutil.run_import(run, file, kind="person")
 
 
 @venues_app.command("import")
 def import_venues(file: Path = FILE) -> None:
     """Import venues (场所码). All or nothing, idempotent."""
-    cliutil.run_import(importer.import_venues, file)
+    run = partial(importer.import_venues, scope=cliutil.city_scope())
+    cliutil.run_import(run, file, kind="venue")
 
 
 @workplaces_app.command("import")
 def import_workplaces(file: Path = FILE) -> None:
     """Import workplaces and their units. All or nothing, idempotent."""
-    cliutil.run_import(importer.import_workplaces, file)
+    run = partial(importer.import_workplaces, scope=cliutil.city_scope())
+    cliutil.run_import(run, file, kind="workplace")
 
 
 @app.command("list")
@@ -46,7 +54,9 @@ def list_people(
     """Persons, masked (name, ID number, phone)."""
     with cliutil.unit_of_work() as session:
         flt = service.PersonFilter(text=q, district_code=service.resolve_region(district, None)[0])
-        items, total = service.list_persons(session, flt=flt, limit=limit, offset=offset)
+        items, total = service.list_persons(
+            session, flt=flt, scope=cliutil.city_scope(), limit=limit, offset=offset
+        )
         reads = [service.person_read(p).masked_copy() for p in items]
     table = Table("person_no", "姓名", "身份证号", "手机号", "区县", "社区", "小区", "户编号")
     for r in reads:
@@ -71,7 +81,9 @@ def list_venues(
 ) -> None:
     """Venues."""
     with cliutil.unit_of_work() as session:
-        items, total = service.list_venues(session, flt=service.VenueFilter(text=q), limit=limit)
+        items, total = service.list_venues(
+            session, flt=service.VenueFilter(text=q), scope=cliutil.city_scope(), limit=limit
+        )
         reads = [service.venue_read(v) for v in items]
     table = Table("venue_code", "场所名称", "类别", "区县", "容量")
     for v in reads:
@@ -90,7 +102,9 @@ def list_workplaces(
     """Workplaces and their units."""
     with cliutil.unit_of_work() as session:
         flt = service.WorkplaceFilter(text=q)
-        items, total = service.list_workplaces(session, flt=flt, limit=limit)
+        items, total = service.list_workplaces(
+            session, flt=flt, scope=cliutil.city_scope(), limit=limit
+        )
         reads = service.workplace_reads(session, items)
     table = Table("workplace_no", "单位名称", "行业", "区县", "部门")
     for w in reads:

@@ -9,6 +9,9 @@ Lookups are preloaded into dicts and rows written in batches, so a file of tens 
 thousands of persons costs a few dozen queries, not several per row. On an update only
 the columns present in the file change (the address and the workplace each count as one
 group), so a file of phone numbers does not wipe addresses.
+
+Every row must lie inside the importer's jurisdiction (``scope``): a row for a record
+outside it, or placing one outside it, is a row error like any other.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.errors import FangkongError, ImportRejected
 from fangkong.people import service
 from fangkong.people.models import Person, Venue, Workplace
@@ -134,7 +138,9 @@ def _columns(rows: Iterable[Row]) -> set[str]:
 # ---------------------------------------------------------------- people
 
 
-def import_people(session: Session, *, data: bytes, filename: str, now: datetime) -> ImportReport:
+def import_people(
+    session: Session, *, data: bytes, filename: str, now: datetime, scope: Jurisdiction
+) -> ImportReport:
     """Validate the whole file, then upsert by ``person_id``; raise ``ImportRejected`` on
     any bad row."""
     table = read_table(data, filename, PEOPLE_COLUMNS)
@@ -170,12 +176,15 @@ def import_people(session: Session, *, data: bytes, filename: str, now: datetime
 
     existing = service.persons_by_no(session, seen)
     owners = service.id_number_owners(session, seen_ids)
-    for idn, number in seen_ids.items():
-        owner = owners.get(idn)
-        if owner is not None and seen.get(owner) != number:
-            errors.append(
-                RowError(number, "id_number", f"ID number already belongs to person {owner}", idn)
-            )
+    taken = {idn: owner for idn, owner in owners.items() if seen.get(owner) != seen_ids[idn]}
+    visible = service.visible_person_nos(session, taken.values(), scope=scope)
+    for idn, owner in taken.items():
+        reason = (
+            f"ID number already belongs to person {owner}"
+            if owner in visible
+            else service.HIDDEN_OWNER
+        )
+        errors.append(RowError(seen_ids[idn], "id_number", reason, idn))
 
     lookups = service.Lookups(session)
     lookups.preload_households(g["household_no"] for _, g in parsed if g.get("household_no"))
@@ -190,7 +199,9 @@ def import_people(session: Session, *, data: bytes, filename: str, now: datetime
     resolved: list[tuple[int, dict[str, Any]]] = []
     for number, given in parsed:
         try:
-            resolved.append((number, service.person_refs(lookups, given)))
+            refs = service.person_refs(lookups, given)
+            service.check_person_place(scope, refs, existing.get(given["person_no"]))
+            resolved.append((number, refs))
         except FangkongError as exc:
             errors.append(_service_error(number, exc, PERSON_COLUMN, given))
     if errors:
@@ -220,7 +231,9 @@ def import_people(session: Session, *, data: bytes, filename: str, now: datetime
 # ---------------------------------------------------------------- venues
 
 
-def import_venues(session: Session, *, data: bytes, filename: str, now: datetime) -> ImportReport:
+def import_venues(
+    session: Session, *, data: bytes, filename: str, now: datetime, scope: Jurisdiction
+) -> ImportReport:
     """Validate the whole file, then upsert by ``venue_code``."""
     del now  # venues carry no timestamps; the signature is every importer's
     table = read_table(data, filename, VENUE_COLUMNS)
@@ -239,12 +252,23 @@ def import_venues(session: Session, *, data: bytes, filename: str, now: datetime
             errors.append(dup)
             continue
         try:
-            parsed.append((row.number, service.venue_values(venue)))
+            values = service.venue_values(venue)
+            service.check_place(
+                scope,
+                district_code=values["district_code"],
+                street_code=values["street_code"],
+                by_street=True,
+            )
+            parsed.append((row.number, values))
         except FangkongError as exc:
             errors.append(_service_error(row.number, exc, {}, raw))
+    existing = service.venues_by_code(session, seen)
+    for code, found in existing.items():
+        if not service.venue_visible(scope, found):
+            reason = f"venue {code} is outside your jurisdiction ({scope.label()})"
+            errors.append(RowError(seen[code], "venue_code", reason, code))
     if errors:
         _reject(errors, report)
-    existing = service.venues_by_code(session, seen)
     nested = session.begin_nested()
     for count, (_, values) in enumerate(parsed, start=1):
         venue_obj = existing.get(values["venue_code"])
@@ -280,7 +304,7 @@ def parse_units(text: str) -> list[dict[str, str]]:
 
 
 def import_workplaces(
-    session: Session, *, data: bytes, filename: str, now: datetime
+    session: Session, *, data: bytes, filename: str, now: datetime, scope: Jurisdiction
 ) -> ImportReport:
     """Validate the whole file, then upsert by ``workplace_id``. Units are added (and their
     kind set when given); units missing from the file are kept, as people may be in them."""
@@ -305,13 +329,24 @@ def import_workplaces(
             errors.append(dup)
             continue
         try:
-            parsed.append((row.number, workplace, service.workplace_values(workplace)))
+            values = service.workplace_values(workplace)
+            service.check_place(
+                scope,
+                district_code=values["district_code"],
+                street_code=values["street_code"],
+                by_street=True,
+            )
+            parsed.append((row.number, workplace, values))
         except FangkongError as exc:
             errors.append(_service_error(row.number, exc, WORKPLACE_COLUMN, raw))
-    if errors:
-        _reject(errors, report)
     lookups = service.Lookups(session)
     lookups.preload_workplaces(seen)
+    for no, obj in lookups.workplaces.items():
+        if obj is not None and not service.workplace_visible(scope, obj):
+            reason = f"workplace {no} is outside your jurisdiction ({scope.label()})"
+            errors.append(RowError(seen[no], "workplace_id", reason, no))
+    if errors:
+        _reject(errors, report)
     nested = session.begin_nested()
     for count, (_, workplace, values) in enumerate(parsed, start=1):
         obj = lookups.workplaces.get(workplace.workplace_no)

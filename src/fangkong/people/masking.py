@@ -6,6 +6,8 @@ Pure functions, no I/O: every list, page and export that shows people masks thro
 from __future__ import annotations
 
 MASK = "*"
+# The fields of a person shown only to ``person.pii.read`` (masked or left out otherwise).
+PII_FIELDS = ("name", "id_number", "phone", "building", "room")
 
 
 def mask_id_number(value: str | None) -> str | None:

@@ -1,18 +1,22 @@
 """HTML pages of the registry: persons (masked lists), one person, venues, workplaces.
 
 A list answers an HTMX request (search, paging) with its table alone, a plain request
-with the whole page, so the pages also work without JavaScript.
+with the whole page, so the pages also work without JavaScript. Every page needs
+``person.read`` and shows the caller's jurisdiction only; a person's page is in full
+(and audited) only with ``person.pii.read``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from fangkong.deps import SessionDep, SettingsDep
+from fangkong.auth.deps import Require
+from fangkong.auth.principal import Principal
+from fangkong.deps import ClockDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError
 from fangkong.people import service, vocab
 from fangkong.regions import service as regions
@@ -20,6 +24,9 @@ from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+
+
+Reader = Annotated[Principal, Depends(Require("person.read", page=True))]
 
 
 def _pager(path: str, params: dict[str, str], offset: int, total: int) -> dict[str, Any]:
@@ -48,6 +55,7 @@ def people_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    principal: Reader,
     q: str = "",
     name: str = "",
     phone: str = "",
@@ -76,7 +84,9 @@ def people_page(
             district_code=service.resolve_region(district or None, None)[0],
             community=community or None,
         )
-        items, total = service.list_persons(session, flt=flt, limit=PAGE, offset=offset)
+        items, total = service.list_persons(
+            session, flt=flt, scope=principal.jurisdiction, limit=PAGE, offset=offset
+        )
         people = [service.person_read(p).masked_copy() for p in items]
     except FangkongError as exc:
         error = exc.message
@@ -91,16 +101,21 @@ def people_page(
             "people": people,
             "error": error,
             "pager": _pager("/people", params, offset, total),
+            "can_export": principal.can("export"),
         },
     )
 
 
 @router.get("/people/{person_no}", response_class=HTMLResponse)
-def person_page(request: Request, person_no: str, session: SessionDep) -> HTMLResponse:
-    person = service.person_read(service.get_person(session, person_no=person_no))
+def person_page(
+    request: Request, person_no: str, session: SessionDep, clock: ClockDep, principal: Reader
+) -> HTMLResponse:
+    scope = principal.jurisdiction
+    found = service.get_person(session, person_no=person_no, scope=scope)
+    person = service.person_shown(session, person=found, principal=principal, now=clock.now())
     members = []
     if person.household_no:
-        _, others = service.get_household(session, household_no=person.household_no)
+        _, others = service.get_household(session, household_no=person.household_no, scope=scope)
         members = [service.person_read(p).masked_copy() for p in others if p.person_no != person_no]
     return templates.TemplateResponse(
         request,
@@ -114,6 +129,7 @@ def venues_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    principal: Reader,
     q: str = "",
     category: str = "",
     district: str = "",
@@ -129,7 +145,9 @@ def venues_page(
             category=vocab.normalise(category, vocab.VENUE_CATEGORIES) if category else None,
             district_code=service.resolve_region(district or None, None)[0],
         )
-        items, total = service.list_venues(session, flt=flt, limit=PAGE, offset=offset)
+        items, total = service.list_venues(
+            session, flt=flt, scope=principal.jurisdiction, limit=PAGE, offset=offset
+        )
         venues = [service.venue_read(v) for v in items]
     except FangkongError as exc:
         error = exc.message
@@ -154,6 +172,7 @@ def workplaces_page(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    principal: Reader,
     q: str = "",
     industry: str = "",
     district: str = "",
@@ -169,7 +188,9 @@ def workplaces_page(
             industry=vocab.normalise(industry, vocab.INDUSTRIES) if industry else None,
             district_code=service.resolve_region(district or None, None)[0],
         )
-        items, total = service.list_workplaces(session, flt=flt, limit=PAGE, offset=offset)
+        items, total = service.list_workplaces(
+            session, flt=flt, scope=principal.jurisdiction, limit=PAGE, offset=offset
+        )
         workplaces = service.workplace_reads(session, items)
     except FangkongError as exc:
         error = exc.message

@@ -172,20 +172,30 @@ class PersonRead(BaseModel):
     workplace_no: str | None
     workplace_name: str | None
     workplace_unit: str | None
-    masked: bool = Field(False, description="Name, ID number and phone are masked.")
+    masked: bool = Field(
+        False, description="Name, ID number and phone are masked; building and room left out."
+    )
     created_at: datetime
     updated_at: datetime
 
     def masked_copy(self) -> PersonRead:
-        """The same record with name, ID number and phone masked, for lists."""
+        """The same record with name, ID number and phone masked and the address below
+        the compound (building, room) left out: for lists, exports and callers without
+        ``person.pii.read``."""
         return self.model_copy(
             update={
                 "name": masking.mask_name(self.name),
                 "id_number": masking.mask_id_number(self.id_number),
                 "phone": masking.mask_phone(self.phone),
+                "building": None,
+                "room": None,
                 "masked": True,
             }
         )
+
+    def pii_fields(self) -> list[str]:
+        """The personal fields this record shows (unmasked), as the audit log names them."""
+        return [f for f in masking.PII_FIELDS if getattr(self, f)]
 
 
 class PersonPage(BaseModel):

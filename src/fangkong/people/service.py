@@ -1,23 +1,32 @@
 """The people and places registry: persons, households, addresses, workplaces, venues.
 
 Functions take a ``Session`` and keyword arguments and never commit: the caller owns the
-transaction. Names in input (districts, communities, household and workplace numbers) are
-turned into rows by ``Lookups``, which caches every answer and can be preloaded, so that
-an import of many rows makes a handful of queries instead of several per row.
+transaction. Every read and write takes the caller's jurisdiction as ``scope``: a record
+outside it reads as absent (``NotFound``), and writing one there raises
+``OutsideJurisdiction``.
+
+Names in input (districts, communities, household and workplace numbers) are turned into
+rows by ``Lookups``, which caches every answer and can be preloaded, so that an import of
+many rows makes a handful of queries instead of several per row.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
+from fangkong.auth import audit
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.auth.principal import OutsideJurisdiction, Principal
 from fangkong.errors import Conflict, InvalidInput, NotFound
 from fangkong.people import vocab
 from fangkong.people.models import (
@@ -337,6 +346,137 @@ def community_street(session: Session, *, community_id: int) -> str:
     return street
 
 
+# ---------------------------------------------------------------- jurisdiction
+
+
+def _area(
+    scope: Jurisdiction,
+    district: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+    street: InstrumentedAttribute[str | None],
+    community: InstrumentedAttribute[int | None] | None = None,
+) -> ColumnElement[bool]:
+    """The records whose district/street (and community) lie inside ``scope``."""
+    streets = sorted(scope.street_codes or ())
+    if scope.kind == "city" and scope.city_code:
+        return district.in_([d.code for d in regions.districts(scope.city_code)])
+    if scope.kind == "district":
+        return district == scope.district_code
+    if scope.kind == "unit" and scope.unit_code:
+        unit = regions.unit(scope.unit_code)
+        if unit.kind == "district":  # an address without a street reports under its district
+            return or_(street.in_(streets), and_(street.is_(None), district == unit.district_code))
+        return street.in_(streets)
+    if scope.kind == "street" or (scope.kind == "community" and community is None):
+        return street.in_(streets)
+    if scope.kind == "community" and community is not None:
+        return community == scope.community_id
+    return false()  # a site, lab or venue binding covers no area
+
+
+def person_scope(scope: Jurisdiction) -> ColumnElement[bool]:
+    """The persons inside ``scope``. A person without an address belongs to no district,
+    so only a city-wide jurisdiction sees them."""
+    inside = _area(scope, Person.district_code, Person.street_code, Person.community_id)
+    return or_(inside, Person.district_code.is_(None)) if scope.whole_city else inside
+
+
+def venue_scope(scope: Jurisdiction) -> ColumnElement[bool]:
+    """The venues inside ``scope`` (a community's user sees the venues of its street)."""
+    return _area(scope, Venue.district_code, Venue.street_code)
+
+
+def workplace_scope(scope: Jurisdiction) -> ColumnElement[bool]:
+    """The workplaces inside ``scope`` (a community's user sees those of its street)."""
+    return _area(scope, Workplace.district_code, Workplace.street_code)
+
+
+def covers(
+    scope: Jurisdiction,
+    *,
+    district_code: str | None,
+    street_code: str | None,
+    community_id: int | None = None,
+    by_street: bool = False,
+) -> bool:
+    """Whether a place is inside ``scope``: the Python twin of the SQL conditions above
+    (``by_street`` for venues and workplaces, which have no community)."""
+    if district_code is None:
+        return scope.whole_city
+    district = regions.registry().districts.get(district_code)
+    if district is None:
+        return False
+    if scope.kind == "community" and by_street:
+        return street_code is not None and street_code in (scope.street_codes or ())
+    return scope.covers(
+        city_code=district.city_code,
+        district_code=district_code,
+        street_code=street_code,
+        community_id=community_id,
+    )
+
+
+def outside(scope: Jurisdiction, *, district_code: str | None) -> OutsideJurisdiction:
+    """The error for a place outside ``scope``; ``field`` names the address level at
+    fault (the street when the scope holds part of that district), for import reports."""
+    partly = {scope.district_code} | {
+        regions.registry().streets[s].district_code for s in scope.street_codes or ()
+    }
+    field = "street" if district_code is not None and district_code in partly else "district"
+    return OutsideJurisdiction(
+        f"outside your jurisdiction ({scope.label()})",
+        field=field,
+        jurisdiction=scope.code,
+    )
+
+
+def check_place(
+    scope: Jurisdiction,
+    *,
+    district_code: str | None,
+    street_code: str | None,
+    community_id: int | None = None,
+    by_street: bool = False,
+) -> None:
+    """Raise ``OutsideJurisdiction`` when a record would be written outside ``scope``."""
+    if not covers(
+        scope,
+        district_code=district_code,
+        street_code=street_code,
+        community_id=community_id,
+        by_street=by_street,
+    ):
+        raise outside(scope, district_code=district_code)
+
+
+def person_visible(scope: Jurisdiction, person: Person) -> bool:
+    return covers(
+        scope,
+        district_code=person.district_code,
+        street_code=person.street_code,
+        community_id=person.community_id,
+    )
+
+
+def check_person_place(scope: Jurisdiction, refs: dict[str, Any], current: Person | None) -> None:
+    """A write of a person (new, or ``current`` changed by ``refs`` from ``person_refs``)
+    must stay inside ``scope``. A person already outside it raises with ``field``
+    ``person_no`` (an import row names them; the API answered 404 before this)."""
+    if current is not None and not person_visible(scope, current):
+        raise OutsideJurisdiction(
+            f"person {current.person_no!r} is outside your jurisdiction ({scope.label()})",
+            field="person_no",
+        )
+    if "district_code" in refs:
+        community = refs["community"]
+        # a community created by this very write cannot be the one a user is bound to
+        place = (refs["district_code"], refs["street_code"], community.id if community else None)
+    elif current is not None:
+        place = (current.district_code, current.street_code, current.community_id)
+    else:
+        place = (None, None, None)
+    check_place(scope, district_code=place[0], street_code=place[1], community_id=place[2])
+
+
 # ---------------------------------------------------------------- persons
 
 
@@ -420,8 +560,10 @@ def complete_person(values: dict[str, Any], now: datetime) -> dict[str, Any]:
     return row
 
 
-def get_person(session: Session, *, person_no: str) -> Person:
-    person = session.scalar(select(Person).where(Person.person_no == person_no))
+def get_person(session: Session, *, person_no: str, scope: Jurisdiction) -> Person:
+    person = session.scalar(
+        select(Person).where(Person.person_no == person_no, person_scope(scope))
+    )
     if person is None:
         raise NotFound(f"no person {person_no!r} in the registry", person_no=person_no)
     return person
@@ -450,21 +592,49 @@ def id_number_owners(session: Session, id_numbers: Iterable[str]) -> dict[str, s
     return owners
 
 
-def _check_id_number(session: Session, person_no: str, id_number: str | None) -> None:
+def visible_person_nos(
+    session: Session, person_nos: Iterable[str], *, scope: Jurisdiction
+) -> set[str]:
+    """The person numbers among ``person_nos`` that lie inside ``scope``."""
+    found: set[str] = set()
+    for batch in chunks(sorted(set(person_nos))):
+        found.update(
+            session.scalars(
+                select(Person.person_no).where(Person.person_no.in_(batch), person_scope(scope))
+            )
+        )
+    return found
+
+
+# An ID number's owner outside the caller's jurisdiction is not named.
+HIDDEN_OWNER = "ID number already belongs to a person outside your jurisdiction"
+
+
+def _check_id_number(
+    session: Session, person_no: str, id_number: str | None, scope: Jurisdiction
+) -> None:
     if id_number is None:
         return
     owner = id_number_owners(session, [id_number]).get(id_number)
     if owner is not None and owner != person_no:
-        raise Conflict(
-            f"ID number already belongs to person {owner!r}", field="id_number", person_no=owner
-        )
+        if owner in visible_person_nos(session, [owner], scope=scope):
+            raise Conflict(
+                f"ID number already belongs to person {owner!r}",
+                field="id_number",
+                person_no=owner,
+            )
+        raise Conflict(HIDDEN_OWNER, field="id_number")
 
 
-def create_person(session: Session, *, data: PersonCreate, now: datetime) -> Person:
+def create_person(
+    session: Session, *, data: PersonCreate, now: datetime, scope: Jurisdiction
+) -> Person:
+    """A new person; ``OutsideJurisdiction`` when their address lies outside ``scope``."""
     if session.scalar(select(Person.id).where(Person.person_no == data.person_no)) is not None:
         raise Conflict(f"person {data.person_no!r} already exists", person_no=data.person_no)
-    _check_id_number(session, data.person_no, data.id_number)
+    _check_id_number(session, data.person_no, data.id_number, scope)
     refs = person_refs(Lookups(session), data.model_dump())
+    check_person_place(scope, refs, None)
     session.flush()
     person = Person(**complete_person(person_values(refs), now))
     session.add(person)
@@ -499,9 +669,12 @@ def _merged_address(person: Person, given: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def update_person(session: Session, *, person_no: str, data: PersonUpdate, now: datetime) -> Person:
-    """Apply the fields given in ``data``; the person is unchanged if nothing differs."""
-    person = get_person(session, person_no=person_no)
+def update_person(
+    session: Session, *, person_no: str, data: PersonUpdate, now: datetime, scope: Jurisdiction
+) -> Person:
+    """Apply the fields given in ``data``; the person is unchanged if nothing differs.
+    A person outside ``scope`` is ``NotFound``; moving one out of it is refused."""
+    person = get_person(session, person_no=person_no, scope=scope)
     given = data.model_dump(exclude_unset=True)
     if given.get("name", "") is None:
         raise InvalidInput("name cannot be empty", field="name")
@@ -528,9 +701,11 @@ def update_person(session: Session, *, person_no: str, data: PersonUpdate, now: 
     if birth_year != person.birth_year:
         fields["birth_year"] = birth_year
     if "id_number" in fields:
-        _check_id_number(session, person.person_no, fields["id_number"])
+        _check_id_number(session, person.person_no, fields["id_number"], scope)
+    refs = person_refs(Lookups(session), fields)
+    check_person_place(scope, refs, person)
     # relations set as objects, so that the person's loaded relations follow the change
-    if assign(person, person_refs(Lookups(session), fields)):
+    if assign(person, refs):
         person.updated_at = now
         session.flush()
     return person
@@ -615,9 +790,9 @@ _PERSON_LOADS = tuple(selectinload(getattr(Person, name)) for name in RELATIONS)
 
 
 def list_persons(
-    session: Session, *, flt: PersonFilter, limit: int = 50, offset: int = 0
+    session: Session, *, flt: PersonFilter, scope: Jurisdiction, limit: int = 50, offset: int = 0
 ) -> tuple[list[Person], int]:
-    conditions = _person_conditions(flt)
+    conditions = [*_person_conditions(flt), person_scope(scope)]
     total = session.scalar(select(func.count(Person.id)).where(*conditions))
     items = session.scalars(
         select(Person)
@@ -630,22 +805,53 @@ def list_persons(
     return list(items), int(total or 0)
 
 
-def get_household(session: Session, *, household_no: str) -> tuple[Household, list[Person]]:
-    """A household and its members, by person number."""
+def iter_persons(session: Session, *, flt: PersonFilter, scope: Jurisdiction) -> Iterator[Person]:
+    """Every person matching ``flt`` inside ``scope``, by person number, loaded in
+    batches (for exports)."""
+    conditions = [*_person_conditions(flt), person_scope(scope)]
+    last = ""
+    while True:
+        batch = list(
+            session.scalars(
+                select(Person)
+                .where(*conditions, Person.person_no > last)
+                .options(*_PERSON_LOADS)
+                .order_by(Person.person_no)
+                .limit(CHUNK)
+            )
+        )
+        yield from batch
+        if len(batch) < CHUNK:
+            return
+        last = batch[-1].person_no
+
+
+def get_household(
+    session: Session, *, household_no: str, scope: Jurisdiction
+) -> tuple[Household, list[Person]]:
+    """A household and its members inside ``scope``, by person number. A household none
+    of whose members is inside ``scope`` is ``NotFound``."""
     household = session.scalar(select(Household).where(Household.household_no == household_no))
-    if household is None:
-        raise NotFound(f"no household {household_no!r}", household_no=household_no)
-    members = session.scalars(
-        select(Person)
-        .where(Person.household_id == household.id)
-        .options(*_PERSON_LOADS)
-        .order_by(Person.person_no)
+    members = (
+        list(
+            session.scalars(
+                select(Person)
+                .where(Person.household_id == household.id, person_scope(scope))
+                .options(*_PERSON_LOADS)
+                .order_by(Person.person_no)
+            )
+        )
+        if household is not None
+        else []
     )
-    return household, list(members)
+    if household is None or not members:
+        raise NotFound(f"no household {household_no!r}", household_no=household_no)
+    return household, members
 
 
-def population_by_unit(session: Session, city_code: str) -> dict[str, int]:
-    """Registered persons per reporting unit of the city (every unit, zeros included)."""
+def population_by_unit(session: Session, *, city_code: str) -> dict[str, int]:
+    """Registered persons per reporting unit of the city (every unit, zeros included).
+    Aggregate figures for statistics, hence not cut to a jurisdiction."""
     counts = dict.fromkeys((u.code for u in regions.units(city_code)), 0)
     rows = session.execute(
         select(Person.district_code, Person.street_code, func.count(Person.id))
@@ -699,6 +905,58 @@ def person_read(person: Person) -> PersonRead:
     )
 
 
+def person_shown(
+    session: Session, *, person: Person, principal: Principal, now: datetime
+) -> PersonRead:
+    """One person as ``principal`` may see them: in full with ``person.pii.read`` (and
+    the look recorded in the audit log, with the fields shown), masked otherwise."""
+    read = person_read(person)
+    if not principal.can("person.pii.read"):
+        return read.masked_copy()
+    audit.record_pii_read(
+        session,
+        principal=principal,
+        entity_type="person",
+        entity_id=read.person_no,
+        fields=read.pii_fields(),
+        now=now,
+    )
+    return read
+
+
+EXPORT_COLUMNS = {
+    "person_no": "人员编号",
+    "name": "姓名",
+    "id_number": "身份证号",
+    "phone": "手机号",
+    "sex_label": "性别",
+    "birth_year": "出生年份",
+    "household_no": "户编号",
+    "district_name": "区县",
+    "street_name": "街道",
+    "unit_name": "报告单位",
+    "community": "社区",
+    "compound": "小区",
+    "workplace_no": "单位编号",
+    "workplace_name": "单位名称",
+    "workplace_unit": "部门",
+}
+
+
+def export_csv(session: Session, *, flt: PersonFilter, scope: Jurisdiction) -> tuple[str, int]:
+    """The persons matching ``flt`` inside ``scope`` as CSV, always masked; with the
+    number of rows."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS.values())
+    rows = 0
+    for person in iter_persons(session, flt=flt, scope=scope):
+        read = person_read(person).masked_copy()
+        writer.writerow(["" if (v := getattr(read, c)) is None else v for c in EXPORT_COLUMNS])
+        rows += 1
+    return out.getvalue(), rows
+
+
 # ---------------------------------------------------------------- venues
 
 
@@ -717,8 +975,8 @@ def venue_values(data: VenueCreate) -> dict[str, Any]:
     }
 
 
-def get_venue(session: Session, *, venue_code: str) -> Venue:
-    venue = session.scalar(select(Venue).where(Venue.venue_code == venue_code))
+def get_venue(session: Session, *, venue_code: str, scope: Jurisdiction) -> Venue:
+    venue = session.scalar(select(Venue).where(Venue.venue_code == venue_code, venue_scope(scope)))
     if venue is None:
         raise NotFound(f"no venue {venue_code!r}", venue_code=venue_code)
     return venue
@@ -732,18 +990,34 @@ def venues_by_code(session: Session, codes: Iterable[str]) -> dict[str, Venue]:
     return found
 
 
-def create_venue(session: Session, *, data: VenueCreate) -> Venue:
+def venue_visible(scope: Jurisdiction, venue: Venue) -> bool:
+    return covers(
+        scope, district_code=venue.district_code, street_code=venue.street_code, by_street=True
+    )
+
+
+def create_venue(session: Session, *, data: VenueCreate, scope: Jurisdiction) -> Venue:
     if session.scalar(select(Venue.id).where(Venue.venue_code == data.venue_code)) is not None:
         raise Conflict(f"venue {data.venue_code!r} already exists", venue_code=data.venue_code)
-    venue = Venue(**venue_values(data))
+    values = venue_values(data)
+    check_place(
+        scope,
+        district_code=values["district_code"],
+        street_code=values["street_code"],
+        by_street=True,
+    )
+    venue = Venue(**values)
     session.add(venue)
     session.flush()
     return venue
 
 
-def update_venue(session: Session, *, venue_code: str, data: VenueUpdate) -> Venue:
-    """Apply the fields given; a new district without a street clears the street."""
-    venue = get_venue(session, venue_code=venue_code)
+def update_venue(
+    session: Session, *, venue_code: str, data: VenueUpdate, scope: Jurisdiction
+) -> Venue:
+    """Apply the fields given; a new district without a street clears the street. A
+    venue outside ``scope`` is ``NotFound``; moving one out of it is refused."""
+    venue = get_venue(session, venue_code=venue_code, scope=scope)
     given = data.model_dump(exclude_unset=True)
     for name in ("name", "category"):
         if name in given and given[name] is None:
@@ -758,6 +1032,7 @@ def update_venue(session: Session, *, venue_code: str, data: VenueUpdate) -> Ven
         if "street" not in given and district_code == venue.district_code:
             street_code = venue.street_code
         values.update(district_code=district_code, street_code=street_code)
+        check_place(scope, district_code=district_code, street_code=street_code, by_street=True)
     if assign(venue, values):
         session.flush()
     return venue
@@ -772,9 +1047,9 @@ class VenueFilter:
 
 
 def list_venues(
-    session: Session, *, flt: VenueFilter, limit: int = 50, offset: int = 0
+    session: Session, *, flt: VenueFilter, scope: Jurisdiction, limit: int = 50, offset: int = 0
 ) -> tuple[list[Venue], int]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [venue_scope(scope)]
     if flt.text:
         conditions.append(
             or_(_contains(Venue.name, flt.text), _contains(Venue.venue_code, flt.text))
@@ -827,21 +1102,39 @@ def workplace_values(data: WorkplaceCreate) -> dict[str, Any]:
     }
 
 
-def get_workplace(session: Session, *, workplace_no: str) -> Workplace:
-    workplace = session.scalar(select(Workplace).where(Workplace.workplace_no == workplace_no))
+def get_workplace(session: Session, *, workplace_no: str, scope: Jurisdiction) -> Workplace:
+    workplace = session.scalar(
+        select(Workplace).where(Workplace.workplace_no == workplace_no, workplace_scope(scope))
+    )
     if workplace is None:
         raise NotFound(f"no workplace {workplace_no!r}", workplace_no=workplace_no)
     return workplace
 
 
-def create_workplace(session: Session, *, data: WorkplaceCreate) -> Workplace:
+def workplace_visible(scope: Jurisdiction, workplace: Workplace) -> bool:
+    return covers(
+        scope,
+        district_code=workplace.district_code,
+        street_code=workplace.street_code,
+        by_street=True,
+    )
+
+
+def create_workplace(session: Session, *, data: WorkplaceCreate, scope: Jurisdiction) -> Workplace:
     """A workplace with its units."""
     exists = session.scalar(select(Workplace.id).where(Workplace.workplace_no == data.workplace_no))
     if exists is not None:
         raise Conflict(
             f"workplace {data.workplace_no!r} already exists", workplace_no=data.workplace_no
         )
-    workplace = Workplace(**workplace_values(data))
+    values = workplace_values(data)
+    check_place(
+        scope,
+        district_code=values["district_code"],
+        street_code=values["street_code"],
+        by_street=True,
+    )
+    workplace = Workplace(**values)
     session.add(workplace)
     session.add_all(
         WorkplaceUnit(workplace=workplace, name=u.name, kind=u.kind) for u in data.units
@@ -851,10 +1144,16 @@ def create_workplace(session: Session, *, data: WorkplaceCreate) -> Workplace:
 
 
 def ensure_unit(
-    session: Session, *, workplace_no: str, name: str, kind: str | None = None
+    session: Session,
+    *,
+    workplace_no: str,
+    name: str,
+    scope: Jurisdiction,
+    kind: str | None = None,
 ) -> WorkplaceUnit:
     """The unit of that name in the workplace, created when new."""
-    unit = Lookups(session).unit(get_workplace(session, workplace_no=workplace_no), name, kind)
+    workplace = get_workplace(session, workplace_no=workplace_no, scope=scope)
+    unit = Lookups(session).unit(workplace, name, kind)
     session.flush()
     return unit
 
@@ -880,9 +1179,14 @@ class WorkplaceFilter:
 
 
 def list_workplaces(
-    session: Session, *, flt: WorkplaceFilter, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    flt: WorkplaceFilter,
+    scope: Jurisdiction,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[Workplace], int]:
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [workplace_scope(scope)]
     if flt.text:
         conditions.append(
             or_(_contains(Workplace.name, flt.text), _contains(Workplace.workplace_no, flt.text))
@@ -929,3 +1233,8 @@ def workplace_reads(session: Session, workplaces: Sequence[Workplace]) -> list[W
             )
         )
     return reads
+
+
+def person_ids_in_community(community_id: int) -> Select[int]:
+    """The ids of a community's persons, as a subquery for other domains' scope filters."""
+    return select(Person.id).where(Person.community_id == community_id)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from fangkong.auth.deps import Public
 from fangkong.regions import service
 
-router = APIRouter(prefix="/regions", tags=["regions"])
+# Division codes, names and boundaries are published national reference data (GB/T 2260).
+router = APIRouter(
+    prefix="/regions",
+    tags=["regions"],
+    dependencies=[Depends(Public("published GB/T 2260 reference data"))],
+)
 
 
 class DivisionRead(BaseModel):

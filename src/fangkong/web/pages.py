@@ -1,14 +1,20 @@
-"""The command HQ dashboard (指挥大屏): the day's figures, curve, map, units and bulletin."""
+"""The command HQ dashboard (指挥大屏): the day's figures, curve, map, units and bulletin.
+
+It shows the caller's area: the whole city with the city bulletin for a city-wide
+jurisdiction; a district's or unit's own figures, curve, map highlight and units otherwise
+(the city bulletin is the HQ's to publish)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from fangkong.auth.deps import Require
+from fangkong.auth.principal import Principal
 from fangkong.cases import pages as case_pages
 from fangkong.cases import service
 from fangkong.cases.stats import DayFigures
@@ -130,10 +136,13 @@ def _map_rows(
     city_code: str, rows: list[tuple[regions.ReportingUnit, DayFigures]]
 ) -> list[dict[str, Any]]:
     """Per district, with function zones folded into their host district (the map has no
-    shapes for them)."""
+    shapes for them). Only the districts of the given unit rows (the caller's area) are
+    listed; the map leaves the others blank."""
+    shown = {unit.district_code for unit, _ in rows}
     by_district: dict[str, dict[str, Any]] = {
         d.code: {"name": d.name, "code": d.code, "new": 0, "total": 0, "zones": []}
         for d in regions.districts(city_code)
+        if d.code in shown
     }
     for unit, fig in rows:
         entry = by_district.get(unit.district_code)
@@ -161,13 +170,16 @@ def dashboard(
     policy: PolicyDep,
     settings: SettingsDep,
     clock: ClockDep,
+    principal: Annotated[Principal, Depends(Require("stats.read", page=True))],
     day: str | None = None,
     since: str | None = None,
 ) -> HTMLResponse:
     city = regions.city(settings.city)
+    scope = principal.jurisdiction
+    whole_city = scope.whole_city and scope.city_code == city.code
     now_day = today(clock)
-    first = service.first_day(session, city_code=city.code)
-    last = service.last_day(session, city_code=city.code)
+    first = service.first_day(session, city_code=city.code, scope=scope)
+    last = service.last_day(session, city_code=city.code, scope=scope)
     default_day = min(now_day, last) if last is not None else now_day
     error = None
     try:
@@ -193,14 +205,17 @@ def dashboard(
         end=the_day,
         policy=policy,
         since=start,
+        scope=scope,
     )
     prev, fig = pair[-2], pair[-1]
     unit_rows = service.unit_figures(
-        session, city_code=city.code, day=the_day, policy=policy, since=start
+        session, city_code=city.code, day=the_day, policy=policy, since=start, scope=scope
     )
-    bulletin = service.bulletin_text(
-        session, city_code=city.code, day=the_day, since=start, policy=policy
-    )
+    bulletin = None
+    if whole_city:
+        bulletin = service.bulletin_text(
+            session, city_code=city.code, day=the_day, since=start, policy=policy, scope=scope
+        )
     curve_end = max(last, the_day) if last is not None else the_day
     chart = {
         "city": city.code,
@@ -210,10 +225,14 @@ def dashboard(
         "since": start.isoformat() if start else None,
         "hasMap": _has_boundaries(city.code),
         "districts": _map_rows(city.code, unit_rows),
+        "area": None if whole_city else scope.label(),
     }
     context = {
         "nav": "dashboard",
         "city": city,
+        "area": city.name if whole_city else scope.label(),
+        "whole_city": whole_city,
+        "can_write": principal.can("cases.write"),
         "day": the_day,
         "since": start,
         "first": first,

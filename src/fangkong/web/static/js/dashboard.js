@@ -174,7 +174,13 @@
             itemStyle: { borderColor: "#7b7d7d", borderWidth: 0.8 },
             emphasis: { label: { color: "#000" }, itemStyle: { areaColor: "#f9e79f" } },
             select: { disabled: true },
-            data: data.districts.map((d) => ({ name: d.name, value: d[metric] })),
+            // A district's or unit's dashboard lists only its own districts: those are
+            // outlined, the rest of the city stays blank.
+            data: data.districts.map((d) => ({
+              name: d.name,
+              value: d[metric],
+              itemStyle: data.area ? { borderColor: "#1c2833", borderWidth: 2 } : undefined,
+            })),
           },
         ],
       });
