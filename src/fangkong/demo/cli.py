@@ -196,17 +196,19 @@ def _print_figures(figures: load.Figures) -> None:
 
 
 def _print_users(credentials: list[users.Credential]) -> None:
-    """Who can sign in to the demo, and with what."""
-    table = Table(title="演示账号 demo users (demo store only)", title_justify="left")
-    for column in ("user", "role", "bound to", "password", "API token"):
-        table.add_column(column, no_wrap=True)
+    """Who can sign in to the demo, and with what (one line each, so nothing is cut)."""
+    console.print(f"演示账号 demo users (demo store only), password [bold]{users.PASSWORD}[/bold]:")
     for cred in credentials:
         u = cred.user
-        table.add_row(
-            u.username,
-            f"{u.display_name}",
-            f"{u.scope_kind}:{u.scope_code}",
-            cred.password or "— (token only)",
-            cred.token or "",
+        how = "API token only" if cred.password is None else "password"
+        console.print(
+            f"  {u.username:<10} {u.display_name} ({u.role}, {u.scope_kind}:{u.scope_code}) "
+            f"· {how}",
+            soft_wrap=True,
+            markup=False,
         )
-    console.print(table, soft_wrap=True)
+    for cred in credentials:
+        if cred.token:
+            console.print(
+                f"  API token of {cred.user.username}: {cred.token}", soft_wrap=True, markup=False
+            )

@@ -1,7 +1,7 @@
 """Screenshot a page of a running fangkong with the system Chromium (docs/img/).
 
     python -m fangkong.web.screenshot --url http://127.0.0.1:8000/?day=2022-03-22 \
-        --out docs/img/dashboard.png
+        --out docs/img/dashboard.png --user hq --password zibo-demo-2022
 
 Needs the Playwright Python package; uses the Chromium the system provides rather than a
 downloaded browser build.
@@ -27,7 +27,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-def take(url: str, out: Path, *, width: int = 1440, height: int = 1000, full: bool = False) -> None:
+def take(
+    url: str,
+    out: Path,
+    *,
+    width: int = 1440,
+    height: int = 1000,
+    full: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -35,6 +44,11 @@ def take(url: str, out: Path, *, width: int = 1440, height: int = 1000, full: bo
         try:
             page = browser.new_page(viewport={"width": width, "height": height}, locale="zh-CN")
             page.goto(url, wait_until="networkidle")
+            if user and page.query_selector('form[action="/login"]'):
+                page.fill('input[name="username"]', user)
+                page.fill('input[name="password"]', password or "")
+                page.click('button[type="submit"]')
+                page.wait_for_load_state("networkidle")
             # The charts draw after their data arrives; wait for their canvases.
             for selector in ("#curve canvas", "#map canvas"):
                 if page.query_selector(selector.split()[0]):
@@ -53,8 +67,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--full-page", action="store_true", help="the whole page, not one screen")
+    parser.add_argument("--user", help="sign in as this user when the page asks")
+    parser.add_argument("--password", help="the user's password")
     args = parser.parse_args(argv)
-    take(args.url, args.out, width=args.width, height=args.height, full=args.full_page)
+    take(
+        args.url,
+        args.out,
+        width=args.width,
+        height=args.height,
+        full=args.full_page,
+        user=args.user,
+        password=args.password,
+    )
     print(args.out)
 
 
