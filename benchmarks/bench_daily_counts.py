@@ -46,7 +46,7 @@ NOW = datetime(2022, 6, 1, tzinfo=UTC)
 
 def _rows(n: int, days: int, rng: random.Random) -> list[dict[str, object]]:
     units = regions.units(CITY)
-    rows = []
+    rows: list[dict[str, object]] = []
     for i in range(n):
         unit = rng.choice(units)
         street = rng.choice(unit.streets) if unit.streets else None
@@ -66,9 +66,8 @@ def _rows(n: int, days: int, rng: random.Random) -> list[dict[str, object]]:
                 "discharged_on": reported + timedelta(days=12) if rng.random() < 0.5 else None,
                 "created_at": NOW,
                 "updated_at": NOW,
-                "converted_on": None,
+                "converted_on": converted,
             }
-            | ({"converted_on": converted} if converted else {})
         )
     for row in rows:
         if row["converted_on"] is not None:
