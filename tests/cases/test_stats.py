@@ -530,3 +530,18 @@ def test_basic_zero_rate_comes_from_the_policy() -> None:
     assert not series(cases, D(10), D(10), policy=strict, population=1_000_000)[
         D(10)
     ].basic_zero_day
+
+
+def test_single_digit_streak_counts_every_channel() -> None:
+    # 个位数 counts days below M whatever the channel; 稳定控制期 also needs them under control.
+    nine = load_policy("national-9")
+    cases = [
+        *many(12, reported_on=D(18), found_via="quarantine_site"),
+        *many(4, reported_on=D(19), found_via="community_screening"),
+        *many(3, reported_on=D(20), found_via="quarantine_site"),
+        *many(2, reported_on=D(21), found_via="quarantine_site"),
+    ]
+    s = series(cases, D(18), D(21), policy=nine)
+    assert [s[D(d)].single_digit_streak for d in (18, 19, 20, 21)] == [0, 1, 2, 3]
+    assert [s[D(d)].below_threshold_streak for d in (18, 19, 20, 21)] == [0, 0, 1, 2]
+    assert s[D(21)].stable_control is False

@@ -156,6 +156,9 @@ class DayFiguresRead(BaseModel):
     community_zero: bool = Field(description="No new local case in the community this day.")
     zero_streak: int = Field(description="Consecutive days of community_zero up to this one.")
     community_cleared: bool = Field(description="社会面清零: zero_streak reached the policy's N.")
+    single_digit_streak: int = Field(
+        description="Consecutive days with fewer new cases than the policy's M (个位数)."
+    )
     below_threshold_streak: int
     stable_control: bool = Field(description="稳定控制期 by the policy's N days below M.")
     basic_zero_day: bool | None

@@ -95,6 +95,7 @@ class DayFigures:
     community_zero: bool = True
     zero_streak: int = 0
     community_cleared: bool = False
+    single_digit_streak: int = 0
     below_threshold_streak: int = 0
     stable_control: bool = False
     basic_zero_day: bool | None = None
@@ -131,7 +132,7 @@ def day_series(
     rules = policy.community
     first = min([start, *counts.keys()])
     series: list[DayFigures] = []
-    zero_streak = below_streak = basic_streak = 0
+    zero_streak = below_streak = basic_streak = low_streak = 0
     outbreak = False  # streaks mean something only once there has been a case
     totals = [0, 0, 0]  # confirmed, asymptomatic, discharged
     day = first
@@ -177,7 +178,11 @@ def day_series(
         fig.zero_streak = zero_streak
         fig.community_cleared = outbreak and zero_streak >= rules.zero_streak_days
 
-        calm = fig.new_total < rules.stable_control_below and fig.community_zero
+        # "连续N天控制在个位数": days below M new cases, wherever they were found.
+        low = fig.new_total < rules.stable_control_below
+        low_streak = low_streak + step if low else 0
+        fig.single_digit_streak = low_streak
+        calm = low and fig.community_zero
         below_streak = below_streak + step if calm else 0
         fig.below_threshold_streak = below_streak
         fig.stable_control = outbreak and below_streak >= rules.stable_control_days

@@ -126,7 +126,8 @@ def statuses(fig: DayFigures, policy: Policy) -> list[Status]:
             fig.stable_control,
             "已进入稳定控制期" if fig.stable_control else "尚未进入稳定控制期",
             f"标准：连续{rules.stable_control_days}天新增低于{rules.stable_control_below}例"
-            f"且均在管控中发现（当前{fig.below_threshold_streak}天）",
+            f"且均在管控中发现（当前{fig.below_threshold_streak}天；"
+            f"新增连续{fig.single_digit_streak}天低于{rules.stable_control_below}例）",
             _rule(fig, "community.stable_control"),
         ),
     ]
