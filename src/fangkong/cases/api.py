@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 
+from fangkong.apiutil import audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -32,7 +33,7 @@ from fangkong.cases.stats import DayFigures
 from fangkong.cases.vocab import Classification, FoundVia, Origin
 from fangkong.clock import today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
-from fangkong.errors import ImportRejected, InvalidInput
+from fangkong.errors import InvalidInput
 from fangkong.regions import service as regions
 
 router = APIRouter(tags=["cases"])
@@ -234,36 +235,7 @@ def discharge_case(
 def import_file(
     file: Annotated[UploadFile, File()], session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    filename = file.filename or "upload.csv"
-    now = clock.now()
-    try:
-        report = import_cases(
-            session, data=file.file.read(), filename=filename, now=now, scope=principal.jurisdiction
-        )
-    except ImportRejected as exc:
-        # The import wrote nothing (savepoint); the attempt is kept although the request
-        # fails, so it is committed here, before the request's session rolls back.
-        session.rollback()
-        audit.record_import(
-            session,
-            principal=principal,
-            kind="case",
-            filename=filename,
-            now=now,
-            counts={"rejected": int(exc.details["report"]["rejected"])},
-            rejected=True,
-        )
-        session.commit()
-        raise
-    audit.record_import(
-        session,
-        principal=principal,
-        kind="case",
-        filename=filename,
-        now=now,
-        counts={"added": report.added, "updated": report.updated, "unchanged": report.unchanged},
-    )
-    return report
+    return audited_import(import_cases, "case", file, session, clock, principal)
 
 
 def _figures(fig: DayFigures) -> DayFiguresRead:

@@ -8,17 +8,17 @@ each such read, every export and every import is recorded in the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
+from fangkong.apiutil import audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, SessionDep
-from fangkong.errors import FangkongError, InvalidInput
+from fangkong.errors import InvalidInput
 from fangkong.people import importer, service, vocab
 from fangkong.people.schemas import (
     HouseholdRead,
@@ -54,51 +54,6 @@ def _code(value: str | None, vocabulary: dict[str, str], field: str) -> str | No
     if code is None:
         raise InvalidInput(f"unknown {field} {value!r}", field=field)
     return code
-
-
-def _import(
-    run: Callable[..., ImportReport],
-    kind: str,
-    file: UploadFile,
-    session: SessionDep,
-    clock: ClockDep,
-    principal: Principal,
-) -> ImportReport:
-    """Run an importer in the caller's jurisdiction and record the attempt: its counts, or
-    that it was rejected (that entry is committed although the request fails)."""
-    filename = file.filename or "upload.csv"
-    now = clock.now()
-    try:
-        report = run(
-            session,
-            data=file.file.read(),
-            filename=filename,
-            now=now,
-            scope=principal.jurisdiction,
-        )
-    except FangkongError as exc:
-        session.rollback()
-        rejected = exc.details.get("report", {}).get("rejected", 0)
-        audit.record_import(
-            session,
-            principal=principal,
-            kind=kind,
-            filename=filename,
-            now=now,
-            counts={"rejected": int(rejected)},
-            rejected=True,
-        )
-        session.commit()
-        raise
-    audit.record_import(
-        session,
-        principal=principal,
-        kind=kind,
-        filename=filename,
-        now=now,
-        counts={"added": report.added, "updated": report.updated, "unchanged": report.unchanged},
-    )
-    return report
 
 
 # ---------------------------------------------------------------- persons
@@ -212,7 +167,7 @@ def create_person(
 def import_people(
     file: Upload, session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    return _import(importer.import_people, "person", file, session, clock, principal)
+    return audited_import(importer.import_people, "person", file, session, clock, principal)
 
 
 @router.get(
@@ -302,7 +257,7 @@ def create_venue(data: VenueCreate, session: SessionDep, principal: Writer) -> V
 def import_venues(
     file: Upload, session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    return _import(importer.import_venues, "venue", file, session, clock, principal)
+    return audited_import(importer.import_venues, "venue", file, session, clock, principal)
 
 
 @router.get("/venues/{venue_code}", response_model=VenueRead, summary="One venue")
@@ -368,7 +323,7 @@ def create_workplace(
 def import_workplaces(
     file: Upload, session: SessionDep, clock: ClockDep, principal: Importer
 ) -> ImportReport:
-    return _import(importer.import_workplaces, "workplace", file, session, clock, principal)
+    return audited_import(importer.import_workplaces, "workplace", file, session, clock, principal)
 
 
 @router.get("/workplaces/{workplace_no}", response_model=WorkplaceRead, summary="One workplace")

@@ -1,0 +1,62 @@
+"""What several API routers share: running an import with its audit entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import UploadFile
+from sqlalchemy.orm import Session
+
+from fangkong.auth import audit
+from fangkong.auth.principal import Principal
+from fangkong.clock import Clock
+from fangkong.errors import FangkongError
+from fangkong.tabular import ImportReport
+
+
+def audited_import(
+    run: Callable[..., ImportReport],
+    kind: str,
+    file: UploadFile,
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+) -> ImportReport:
+    """Run an importer in the caller's jurisdiction and record the attempt: its counts, or
+    that it was rejected (that entry is committed although the request fails)."""
+    filename = file.filename or "upload.csv"
+    now = clock.now()
+    try:
+        report = run(
+            session,
+            data=file.file.read(),
+            filename=filename,
+            now=now,
+            scope=principal.jurisdiction,
+        )
+    except FangkongError as exc:
+        # A rejected or unreadable file wrote nothing (savepoint); the attempt is kept
+        # although the request fails, so it is committed here, before the request's
+        # session rolls back.
+        session.rollback()
+        rejected = exc.details.get("report", {}).get("rejected", 0)
+        audit.record_import(
+            session,
+            principal=principal,
+            kind=kind,
+            filename=filename,
+            now=now,
+            counts={"rejected": int(rejected)},
+            rejected=True,
+        )
+        session.commit()
+        raise
+    audit.record_import(
+        session,
+        principal=principal,
+        kind=kind,
+        filename=filename,
+        now=now,
+        counts={"added": report.added, "updated": report.updated, "unchanged": report.unchanged},
+    )
+    return report
