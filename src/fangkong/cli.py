@@ -52,7 +52,13 @@ def serve(
 
     from fangkong.main import create_app
 
-    application = create_app(get_settings())
+    settings = get_settings()
+    try:
+        settings.check_secret()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    application = create_app(settings)
     typer.echo(f"fangkong is serving on http://{host}:{port}")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 

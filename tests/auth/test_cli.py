@@ -112,3 +112,13 @@ def test_tokens_create_prints_the_secret_once_and_revoke(home: Path) -> None:
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.actor == "cli")).all()
     store.engine.dispose()
     assert actions == ["token_create", "token_revoke"]
+
+
+def test_serve_refuses_the_placeholder_secret(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FANGKONG_SECRET_KEY")
+    get_settings.cache_clear()
+    code, out = run("serve", "--port", "1")
+    assert code == 1
+    assert "FANGKONG_SECRET_KEY is the placeholder" in out
