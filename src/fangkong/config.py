@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,12 @@ class Settings(BaseSettings):
         default=15, gt=0, description="How long a locked account stays locked."
     )
     demo: bool = Field(default=False, description="Demo mode: allows the placeholder secret.")
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="Query engine of the event lake."
+    )
+    spark_master: str = Field(
+        default="local[*]", description="Spark master URL when FANGKONG_ENGINE=spark."
+    )
 
     @field_validator("now")
     @classmethod

@@ -47,12 +47,47 @@ class CommunityPolicy(_Section):
     )
 
 
+class TracingPolicy(_Section):
+    """流调溯源 (RULES §2): who is a contact of a positive, and why."""
+
+    lookback_days: int = Field(
+        4, ge=0, le=30, description="Days before onset (or sampling, or report) that count."
+    )
+    source_lookback_days: int = Field(14, ge=0, le=60, description="Source tracing window.")
+    min_overlap_minutes: int = Field(
+        15, ge=0, description="Co-presence at a venue at least this long makes a close contact."
+    )
+    household_is_close: bool = True
+    workplace_unit_is_close: bool = True
+    identify_secondary: bool = Field(
+        True, description="密接的密接: household and workplace-unit members of close contacts."
+    )
+    identify_general: bool = Field(
+        True, description="一般接触者: co-presence below the overlap threshold."
+    )
+    excluded_venue_categories: tuple[str, ...] = Field(
+        ("park",), description="Venue categories whose co-presence makes no contact."
+    )
+    default_stay_minutes: int = Field(
+        30, ge=1, description="Stay assumed when a scan has no exit time."
+    )
+    stay_minutes: dict[str, int] = Field(
+        default_factory=dict, description="Default stay per venue category (minutes)."
+    )
+
+    def stay_for(self, category: str | None) -> int:
+        if category is not None and category in self.stay_minutes:
+            return self.stay_minutes[category]
+        return self.default_stay_minutes
+
+
 class Policy(_Section):
     edition: str
     title: str
     published: str
     base: str | None = None
     community: CommunityPolicy = CommunityPolicy()
+    tracing: TracingPolicy = TracingPolicy()
 
     def rule(self, rule_id: str) -> RuleRef:
         return RuleRef(edition=self.edition, rule=rule_id)

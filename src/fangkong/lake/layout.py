@@ -1,0 +1,75 @@
+"""Where the lake's files live and what their rows look like.
+
+``{FANGKONG_HOME}/lake/<stream>/day=YYYY-MM-DD/part-<id>.parquet``: one folder per local
+(Asia/Shanghai) day, hive-style, so that both engines prune days by path. Files appear
+only by atomic rename (``lake/writer.py``): a reader never sees a half-written file, and a
+file whose name starts with ``.`` or ``_`` (work in progress) is never read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+# Venue scans (场所码): who was where, from when to when. left_at is filled from the
+# policy's default stay per venue category when a scan has none (left_at_inferred).
+SCANS = pa.schema(
+    [
+        pa.field("person_id", pa.string(), nullable=False),
+        pa.field("venue_code", pa.string(), nullable=False),
+        pa.field("entered_at", TIMESTAMP, nullable=False),
+        pa.field("left_at", TIMESTAMP, nullable=False),
+        pa.field("left_at_inferred", pa.bool_(), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One stream of the lake: its folder and its row schema."""
+
+    name: str
+    schema: pa.Schema
+
+    def root(self, lake: Path) -> Path:
+        return lake / self.name
+
+    def day_dir(self, lake: Path, day: date) -> Path:
+        return self.root(lake) / f"day={day.isoformat()}"
+
+    def days(self, lake: Path) -> list[date]:
+        root = self.root(lake)
+        if not root.is_dir():
+            return []
+        found = []
+        for folder in root.iterdir():
+            named = folder.is_dir() and folder.name.startswith("day=")
+            if named and any(_visible(f) for f in folder.glob("*.parquet")):
+                found.append(date.fromisoformat(folder.name[4:]))
+        return sorted(found)
+
+    def files(self, lake: Path, days: list[date] | None = None) -> list[Path]:
+        """The visible Parquet files, of the given days or of all."""
+        wanted = days if days is not None else self.days(lake)
+        result: list[Path] = []
+        for day in wanted:
+            folder = self.day_dir(lake, day)
+            if folder.is_dir():
+                result.extend(sorted(f for f in folder.glob("*.parquet") if _visible(f)))
+        return result
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith((".", "_"))
+
+
+SCAN_STREAM = Stream("scans", SCANS)
+
+
+def lake_root(home: Path) -> Path:
+    return home / "lake"
