@@ -9,8 +9,10 @@ from fangkong.cases import cli as cases_cli
 from fangkong.config import get_settings
 from fangkong.demo import cli as demo_cli
 from fangkong.people import cli as people_cli
+from fangkong.scans import cli as scans_cli
 from fangkong.storage import migrate
 from fangkong.storage.db import create_store_engine
+from fangkong.tracing import cli as tracing_cli
 
 app = typer.Typer(
     name="fangkong",
@@ -27,8 +29,11 @@ app.add_typer(people_cli.workplaces_app, name="workplaces")
 app.add_typer(cases_cli.stats_app, name="stats")
 app.add_typer(auth_cli.users_app, name="users")
 app.add_typer(auth_cli.tokens_app, name="tokens")
+app.add_typer(scans_cli.app, name="scans")
 app.command("bulletin")(cases_cli.bulletin)
 app.command("demo")(demo_cli.demo)
+app.command("trace")(tracing_cli.trace)
+app.add_typer(tracing_cli.contacts_app, name="contacts")
 
 
 @db_app.command("upgrade")

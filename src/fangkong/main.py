@@ -23,6 +23,9 @@ from fangkong.errors import FangkongError
 from fangkong.people import api as people_api
 from fangkong.people import pages as people_pages
 from fangkong.regions import api as regions_api
+from fangkong.scans import api as scans_api
+from fangkong.tracing import api as tracing_api
+from fangkong.tracing import pages as tracing_pages
 from fangkong.web import pages as web_pages
 from fangkong.web.nul_guard import NulGuard
 
@@ -87,10 +90,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = open_store(settings)
     install_error_handlers(app)
     app.add_middleware(NulGuard)
-    for router in (auth_api.router, cases_api.router, people_api.router, regions_api.router):
+    for router in (
+        auth_api.router,
+        cases_api.router,
+        people_api.router,
+        regions_api.router,
+        tracing_api.router,
+        scans_api.router,
+    ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(auth_pages.router)
     app.include_router(web_pages.router)
     app.include_router(people_pages.router)
+    app.include_router(tracing_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -34,9 +34,13 @@ PERMISSIONS: dict[str, str] = {
     "person.write": "登记、修改人员与场所 Edit the registry",
     "person.import": "导入人员、单位、场所 Import registry files",
     "person.pii.read": "查看完整身份证号、手机号、住址 Read unmasked personal data",
+    "tracing.read": "查看密接与传播链 Read contacts and chains",
+    "tracing.write": "开展流调 Run tracing",
     "export": "导出数据 Export lists (with a stated reason)",
     "audit.read": "查看审计日志 Read and export the audit log",
     "users.manage": "管理用户与令牌 Manage users and API tokens",
+    "scans.write": "上传场所扫码记录 Upload venue scans",
+    "scans.read": "查看场所扫码记录 Read venue scans",
 }
 
 
@@ -68,7 +72,15 @@ ROLES: dict[str, Role] = {
         _role(
             "command",
             "指挥部",
-            _READ | {"cases.write", "person.pii.read", "export"},
+            _READ
+            | {
+                "cases.write",
+                "person.pii.read",
+                "export",
+                "scans.read",
+                "tracing.read",
+                "tracing.write",
+            },
             ("city",),
         ),
         _role(
@@ -82,24 +94,28 @@ ROLES: dict[str, Role] = {
                 "person.import",
                 "person.pii.read",
                 "export",
+                "scans.write",
+                "scans.read",
+                "tracing.read",
+                "tracing.write",
             },
             ("city", "district", "unit"),
         ),
         _role(
             "district_officer",
             "区县专班",
-            _READ | {"person.write", "person.import", "person.pii.read", "export"},
+            _READ | {"person.write", "person.import", "person.pii.read", "export", "tracing.read"},
             ("district", "unit"),
         ),
         _role(
             "community_worker",
             "街道/社区网格员",
-            {"person.read", "person.write", "person.pii.read", "cases.read"},
+            {"person.read", "person.write", "person.pii.read", "cases.read", "tracing.read"},
             ("street", "community"),
         ),
         _role("site_staff", "隔离点工作人员", {"person.read"}, ("site",)),
         _role("lab", "检测机构", set(), ("lab",)),
-        _role("venue_device", "场所", set(), ("venue",), token_only=True),
+        _role("venue_device", "场所", {"scans.write"}, ("venue",), token_only=True),
         _role("hotline", "12345坐席", {"stats.read"}, ("city",)),
         _role("admin", "系统管理员", {"audit.read", "users.manage", "stats.read"}, ("city",)),
     )

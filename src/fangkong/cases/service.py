@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -842,3 +842,30 @@ def bulletin_text(
             session, city_code=city_code, day=day, since=since, policy=policy, scope=scope
         )
     )
+
+
+# ---------------------------------------------------------------- for other domains
+
+
+def cases_in_scope(
+    session: Session,
+    *,
+    scope: Jurisdiction,
+    since: date | None = None,
+    reported_on: date | None = None,
+    person_ids: Collection[int] | None = None,
+) -> list[Case]:
+    """The cases of ``scope``, optionally reported since or on a day, or of some persons
+    (tracing links contacts who are themselves cases)."""
+    conditions = list(scope_conditions(scope))
+    if since is not None:
+        conditions.append(Case.reported_on >= since)
+    if reported_on is not None:
+        conditions.append(Case.reported_on == reported_on)
+    if person_ids is None:
+        return list(session.scalars(select(Case).where(*conditions).order_by(Case.case_no)))
+    found: list[Case] = []
+    for batch in people_service.chunks(sorted(set(person_ids))):
+        query = select(Case).where(Case.person_id.in_(batch), *conditions)
+        found.extend(session.scalars(query.order_by(Case.case_no)))
+    return found

@@ -69,6 +69,17 @@ def _visible(path: Path) -> bool:
 
 
 SCAN_STREAM = Stream("scans", SCANS)
+# The same scans again, of compacted days only, sorted by person: the person index
+# (lake/writer.py explains the layout). Never read together with SCAN_STREAM's compacted files.
+SCANS_BY_PERSON = Stream("scans_by_person", SCANS)
+
+# File names: ``part-<uuid>`` is an appended batch, ``compact-<uuid>`` a compacted day.
+PART_PREFIX = "part-"
+COMPACT_PREFIX = "compact-"
+
+
+def is_compacted(path: Path) -> bool:
+    return path.name.startswith(COMPACT_PREFIX)
 
 
 def lake_root(home: Path) -> Path:

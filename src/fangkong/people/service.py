@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from fangkong.auth import audit
@@ -1238,3 +1238,64 @@ def workplace_reads(session: Session, workplaces: Sequence[Workplace]) -> list[W
 def person_ids_in_community(community_id: int) -> Select[int]:
     """The ids of a community's persons, as a subquery for other domains' scope filters."""
     return select(Person.id).where(Person.community_id == community_id)
+
+
+def household_members(
+    session: Session, person_nos: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """For each given person number: the other members of their household, as
+    (person number, household number). For tracing, not cut to a jurisdiction."""
+    member = aliased(Person)
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for batch in chunks(sorted(set(person_nos))):
+        rows = session.execute(
+            select(Person.person_no, member.person_no, Household.household_no)
+            .join(member, and_(member.household_id == Person.household_id, member.id != Person.id))
+            .join(Household, Household.id == Person.household_id)
+            .where(Person.person_no.in_(batch))
+            .order_by(Person.person_no, member.person_no)
+        )
+        for of, no, household_no in rows:
+            found[of].append((no, household_no))
+    return dict(found)
+
+
+def unit_members(
+    session: Session, person_nos: Iterable[str]
+) -> dict[str, list[tuple[str, str, str]]]:
+    """For each given person number: the other members of their workplace unit, as
+    (person number, workplace number, unit name). For tracing, not cut to a jurisdiction."""
+    member = aliased(Person)
+    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for batch in chunks(sorted(set(person_nos))):
+        rows = session.execute(
+            select(Person.person_no, member.person_no, Workplace.workplace_no, WorkplaceUnit.name)
+            .join(
+                member,
+                and_(member.workplace_unit_id == Person.workplace_unit_id, member.id != Person.id),
+            )
+            .join(WorkplaceUnit, WorkplaceUnit.id == Person.workplace_unit_id)
+            .join(Workplace, Workplace.id == WorkplaceUnit.workplace_id)
+            .where(Person.person_no.in_(batch))
+            .order_by(Person.person_no, member.person_no)
+        )
+        for of, no, workplace_no, unit in rows:
+            found[of].append((no, workplace_no, unit))
+    return dict(found)
+
+
+def persons_by_id(session: Session, person_ids: Iterable[int]) -> dict[int, Person]:
+    found: dict[int, Person] = {}
+    for batch in chunks(sorted(set(person_ids))):
+        for p in session.scalars(select(Person).where(Person.id.in_(batch))):
+            found[p.id] = p
+    return found
+
+
+def existing_person_nos(session: Session, person_nos: Iterable[str]) -> set[str]:
+    """Which of these person numbers are registered (one column, not whole persons: the
+    scans import checks millions of rows)."""
+    found: set[str] = set()
+    for batch in chunks(sorted(set(person_nos))):
+        found.update(session.scalars(select(Person.person_no).where(Person.person_no.in_(batch))))
+    return found

@@ -1,0 +1,301 @@
+"""Writing venue scans into the lake: atomic appends, deduplication, compaction.
+
+Layout (``lake/layout.py``)::
+
+    lake/scans/day=YYYY-MM-DD/part-<uuid>.parquet       appended batches, until compacted
+    lake/scans/day=YYYY-MM-DD/compact-<uuid>.parquet    a compacted day, by venue
+    lake/scans_by_person/day=YYYY-MM-DD/compact-<uuid>.parquet   the same day, by person
+    lake/_staging/<uuid>/                                a writer's work (DuckDB spill files)
+    lake/_lock                                           one writer or compactor at a time
+
+The day is the local (Asia/Shanghai) day of ``entered_at``; timestamps are stored in UTC.
+
+Atomic: every file is written under a name starting with ``.`` in its final folder and
+appears by ``os.replace``, so a reader (or a crash) never sees half a file. A batch spanning
+several days writes every day's file first, then renames them one after the other: a crash
+between two renames leaves whole days, and re-running the import adds exactly the rest.
+Dot-files and staging folders older than an hour are left-overs of a crash and are removed
+by the next writer.
+
+Dedup: the key is (person_id, venue_code, entered_at). A batch is reduced to one row per
+key (a recorded exit wins over an inferred one), then anti-joined with the files of the days
+it touches; the dropped rows are counted as duplicates. Re-importing a file writes nothing.
+
+Sort order, for the two lookups of tracing (``tracing/query.py``):
+
+* everyone at a set of venues in overlapping intervals: the main copy of a day is sorted
+  by (venue_code, entered_at), in row groups of ``ROW_GROUP_ROWS`` (DuckDB's own row group
+  size, so one Parquet row group is one unit of its parallel scan), whose min/max
+  statistics let both engines skip the groups of other venues;
+* a person's visits in a window: the person index, a second copy of each compacted day
+  sorted by (person_id, entered_at) in small row groups (``PERSON_ROW_GROUP_ROWS``), so
+  that a hundred persons touch a hundred small groups of a day instead of the whole column.
+  ``lake.scans.visits(..., by="person")`` reads it, plus the parts not yet compacted.
+
+Scale: 70 M scans a week is ~10 M rows a day, 700 M over 14 days ~50 M a day; each day is
+one file per copy (~8 bytes a row with zstd). Dedup and compaction run in DuckDB with a
+memory limit (``MEMORY_LIMIT``) and spill to the staging folder, so a day of any size
+compacts within 16 GiB; a small batch (the live buffer) costs one pass over the key columns
+of the days it touches.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fangkong.lake.layout import (
+    COMPACT_PREFIX,
+    PART_PREFIX,
+    SCAN_STREAM,
+    SCANS,
+    SCANS_BY_PERSON,
+    Stream,
+    is_compacted,
+)
+
+LOCAL_TZ = "Asia/Shanghai"
+ROW_GROUP_ROWS = 122_880
+PERSON_ROW_GROUP_ROWS = 16_384
+MEMORY_LIMIT = "6GB"
+STALE_SECONDS = 3600.0
+KEY = ("person_id", "venue_code", "entered_at")
+_COLUMNS = ", ".join(SCANS.names)
+# One row per key; a recorded exit wins over an inferred one, the earliest over later ones.
+_DEDUP = f"""
+    SELECT person_id, venue_code, entered_at,
+        coalesce(min(left_at) FILTER (WHERE NOT left_at_inferred), min(left_at)) AS left_at,
+        bool_and(left_at_inferred) AS left_at_inferred
+    FROM ({{source}}) GROUP BY {", ".join(KEY)}
+"""
+
+
+@dataclass
+class WriteReport:
+    added: int = 0
+    duplicates: int = 0
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class CompactReport:
+    day: date
+    rows: int = 0
+    duplicates: int = 0
+    removed: list[Path] = field(default_factory=list)
+    file: Path | None = None
+
+
+@dataclass(frozen=True)
+class DayStats:
+    day: date
+    files: int
+    rows: int
+    compacted: bool
+
+
+@contextmanager
+def lake_lock(lake: Path) -> Iterator[None]:
+    """One writer or compactor at a time (across processes): dedup reads what is there."""
+    lake.mkdir(parents=True, exist_ok=True)
+    with (lake / "_lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _workspace(lake: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
+    work = lake / "_staging" / uuid.uuid4().hex
+    work.mkdir(parents=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET temp_directory = '{_sql_path(work)}'")
+        yield work, con
+    finally:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _file_list(files: list[Path]) -> str:
+    return "[" + ", ".join(f"'{_sql_path(f)}'" for f in files) + "]"
+
+
+def _hidden(final: Path) -> Path:
+    return final.with_name("." + final.name)
+
+
+def write_scans(lake: Path, table: pa.Table) -> WriteReport:
+    """Append validated scans (columns of ``layout.SCANS``); duplicates are dropped."""
+    table = table.select(SCANS.names).cast(SCANS)
+    if table.num_rows == 0:
+        return WriteReport()
+    with _workspace(lake) as (_, con):
+        con.register("incoming", table)
+        return _publish(lake, con, "SELECT * FROM incoming", table.num_rows)
+
+
+def write_scan_files(lake: Path, files: list[Path], rows: int) -> WriteReport:
+    """Append scans staged as Parquet files of ``layout.SCANS`` (a large import)."""
+    if not files or rows == 0:
+        return WriteReport()
+    with _workspace(lake) as (_, con):
+        return _publish(
+            lake, con, f"SELECT {_COLUMNS} FROM read_parquet({_file_list(files)})", rows
+        )
+
+
+def _publish(lake: Path, con: duckdb.DuckDBPyConnection, source: str, rows: int) -> WriteReport:
+    report = WriteReport()
+    with lake_lock(lake):
+        remove_stale(lake)
+        con.execute(
+            f"CREATE TEMP TABLE batch AS SELECT *, "
+            f"CAST(timezone('{LOCAL_TZ}', entered_at) AS DATE) AS day "
+            f"FROM ({_DEDUP.format(source=source)})"
+        )
+        days = [d for (d,) in con.execute("SELECT DISTINCT day FROM batch ORDER BY day").fetchall()]
+        existing = SCAN_STREAM.files(lake, days)
+        fresh = "batch"
+        if existing:
+            on = " AND ".join(f"b.{k} = e.{k}" for k in KEY)
+            con.execute(
+                f"CREATE TEMP TABLE fresh AS SELECT b.* FROM batch b ANTI JOIN "
+                f"(SELECT {', '.join(KEY)} FROM read_parquet({_file_list(existing)})) e ON {on}"
+            )
+            fresh = "fresh"
+        counts = dict(con.execute(f"SELECT day, count(*) FROM {fresh} GROUP BY day").fetchall())
+        report.added = sum(counts.values())
+        report.duplicates = rows - report.added
+        written: list[Path] = []
+        try:
+            for day in sorted(counts):
+                folder = SCAN_STREAM.day_dir(lake, day)
+                folder.mkdir(parents=True, exist_ok=True)
+                final = folder / f"{PART_PREFIX}{uuid.uuid4().hex}.parquet"
+                written.append(final)
+                _copy(
+                    con,
+                    f"SELECT {_COLUMNS} FROM {fresh} WHERE day = DATE '{day.isoformat()}' "
+                    "ORDER BY venue_code, entered_at",
+                    _hidden(final),
+                    ROW_GROUP_ROWS,
+                )
+            # Every day is written before any appears.
+            for final in written:
+                os.replace(_hidden(final), final)
+                report.files.append(final)
+        finally:
+            for final in written:
+                _hidden(final).unlink(missing_ok=True)
+    return report
+
+
+def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, row_group: int) -> None:
+    con.execute(
+        f"COPY ({query}) TO '{_sql_path(target)}' "
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group})"
+    )
+
+
+def compact(lake: Path, day: date) -> CompactReport:
+    """Merge a day's files into one, deduplicated and sorted by venue, and rewrite its
+    person index. The new files appear (by rename) before the old ones are removed: a
+    crash in between leaves duplicates visible until the day is compacted again."""
+    report = CompactReport(day)
+    with lake_lock(lake):
+        remove_stale(lake)
+        files = SCAN_STREAM.files(lake, [day])
+        indexed = SCANS_BY_PERSON.files(lake, [day])
+        if not files:
+            return report
+        if len(files) == 1 and is_compacted(files[0]) and len(indexed) == 1:
+            report.file = files[0]
+            report.rows = pq.ParquetFile(files[0]).metadata.num_rows
+            return report
+        with _workspace(lake) as (_, con):
+            source = f"SELECT {_COLUMNS} FROM read_parquet({_file_list(files)})"
+            total = con.execute(f"SELECT count(*) FROM ({source})").fetchone()
+            con.execute(f"CREATE TEMP TABLE day AS {_DEDUP.format(source=source)}")
+            name = f"{COMPACT_PREFIX}{uuid.uuid4().hex}.parquet"
+            main = SCAN_STREAM.day_dir(lake, day) / name
+            person = SCANS_BY_PERSON.day_dir(lake, day) / name
+            person.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                _copy(
+                    con,
+                    "SELECT * FROM day ORDER BY venue_code, entered_at",
+                    _hidden(main),
+                    ROW_GROUP_ROWS,
+                )
+                _copy(
+                    con,
+                    "SELECT * FROM day ORDER BY person_id, entered_at",
+                    _hidden(person),
+                    PERSON_ROW_GROUP_ROWS,
+                )
+                os.replace(_hidden(main), main)
+                os.replace(_hidden(person), person)
+            finally:
+                _hidden(main).unlink(missing_ok=True)
+                _hidden(person).unlink(missing_ok=True)
+            rows = con.execute("SELECT count(*) FROM day").fetchone()
+        for old in [*files, *indexed]:
+            old.unlink(missing_ok=True)
+            report.removed.append(old)
+        report.file = main
+        report.rows = int(rows[0]) if rows else 0
+        report.duplicates = (int(total[0]) if total else 0) - report.rows
+    return report
+
+
+def remove_stale(lake: Path, *, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove what crashed writers left: dot-files in day folders and staging folders
+    older than ``older_than`` seconds (a running writer's are younger)."""
+    limit = time.time() - older_than
+    removed: list[Path] = []
+    for stream in (SCAN_STREAM, SCANS_BY_PERSON):
+        root = stream.root(lake)
+        if root.is_dir():
+            for leftover in root.glob("day=*/.*"):
+                if leftover.is_file() and leftover.stat().st_mtime < limit:
+                    leftover.unlink(missing_ok=True)
+                    removed.append(leftover)
+    staging = lake / "_staging"
+    if staging.is_dir():
+        for work in staging.iterdir():
+            if work.stat().st_mtime < limit:
+                shutil.rmtree(work, ignore_errors=True)
+                removed.append(work)
+    return removed
+
+
+def day_stats(lake: Path, stream: Stream = SCAN_STREAM) -> list[DayStats]:
+    """Per day: visible files and rows (from the Parquet footers, nothing is scanned)."""
+    result = []
+    for day in stream.days(lake):
+        files = stream.files(lake, [day])
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        compacted = len(files) == 1 and is_compacted(files[0])
+        result.append(DayStats(day, len(files), rows, compacted))
+    return result

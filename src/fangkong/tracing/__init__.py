@@ -1,0 +1,1 @@
+"""流调溯源: contacts of positives, transmission chains and clusters (RULES §2)."""

@@ -1,0 +1,179 @@
+"""The co-presence query over the lake of venue scans: one Ibis expression, any engine.
+
+Given the look-back windows of some cases, it finds every visit of a case person inside
+its window (clipped to it) and every other person's visit at the same venue whose interval
+overlaps it. Only the days the windows touch are read, so day partitions are pruned. The
+result is executed to Arrow and normalised to aware UTC in Python (Spark returns naive
+UTC timestamps); the decisions are then made by the pure rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from fangkong.lake.layout import SCAN_STREAM, TIMESTAMP
+from fangkong.lake.scans import visits
+from fangkong.tracing.rules import Exposure, days_touched
+
+
+@dataclass(frozen=True)
+class CaseWindow:
+    case_no: str
+    person_id: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Visit:
+    case_no: str
+    venue_code: str
+    entered_at: datetime
+    left_at: datetime
+
+
+def read_visits(
+    con: BaseBackend, lake: Path, windows: Sequence[CaseWindow]
+) -> tuple[ibis.Table, ibis.Table] | None:
+    """The scans of the days the windows touch, twice: in the lake's person-sorted copy
+    (where the cases went) and its venue-sorted copy (who else was there), so that each
+    side of the join prunes row groups by its own key. None when those days are empty."""
+    stored = set(SCAN_STREAM.days(lake))
+    days = [d for d in _days(windows) if d in stored]
+    if not days:
+        return None
+    return visits(con, lake, days, by="person"), visits(con, lake, days, by="venue")
+
+
+def windows_table(windows: Sequence[CaseWindow]) -> ibis.Table:
+    return ibis.memtable(
+        pa.table(
+            {
+                "case_no": pa.array([w.case_no for w in windows], pa.string()),
+                "person_id": pa.array([w.person_id for w in windows], pa.string()),
+                "window_start": pa.array([w.start for w in windows], TIMESTAMP),
+                "window_end": pa.array([w.end for w in windows], TIMESTAMP),
+            }
+        )
+    )
+
+
+def build(
+    case_visits: ibis.Table, venue_visits: ibis.Table, windows: ibis.Table
+) -> tuple[ibis.Table, ibis.Table]:
+    """(exposures, timeline): co-presence of others with each case inside its window
+    (case_no, person_id, venue_code, overlap_start, overlap_end), and the case's own
+    visits that touch the window (case_no, venue_code, entered_at, left_at).
+    ``case_visits`` and ``venue_visits`` hold the same scans (in different orders)."""
+    own = case_visits.join(
+        windows,
+        [
+            case_visits.person_id == windows.person_id,
+            case_visits.entered_at < windows.window_end,
+            case_visits.left_at > windows.window_start,
+        ],
+    )
+    timeline = own.select(
+        own.case_no, own.venue_code, entered_at=own.entered_at, left_at=own.left_at
+    )
+    clipped = own.select(
+        own.case_no,
+        case_person=own.person_id,
+        venue_code=own.venue_code,
+        s=ibis.greatest(own.entered_at, own.window_start),
+        e=ibis.least(own.left_at, own.window_end),
+    )
+    # Also closes the first join, so that the second is a join of its own.
+    clipped = clipped.filter(clipped.s < clipped.e)
+    # Distinct names on the other side keep the self-join unambiguous for every backend.
+    other = venue_visits.select(
+        o_person=venue_visits.person_id,
+        o_venue=venue_visits.venue_code,
+        o_entered=venue_visits.entered_at,
+        o_left=venue_visits.left_at,
+    )
+    pairs = clipped.join(
+        other,
+        [
+            clipped.venue_code == other.o_venue,
+            other.o_entered < clipped.e,
+            other.o_left > clipped.s,
+            other.o_person != clipped.case_person,
+        ],
+    )
+    exposures = pairs.select(
+        pairs.case_no,
+        person_id=pairs.o_person,
+        venue_code=pairs.venue_code,
+        overlap_start=ibis.greatest(pairs.s, pairs.o_entered),
+        overlap_end=ibis.least(pairs.e, pairs.o_left),
+    ).distinct()
+    return exposures, timeline
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _rows(expr: ibis.Table) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
+    return rows
+
+
+def _days(windows: Sequence[CaseWindow]) -> list[date]:
+    days: set[date] = set()
+    for w in windows:
+        days.update(days_touched(w.start, w.end))
+    return sorted(days)
+
+
+def exposures(
+    con: BaseBackend, lake: Path, windows: Sequence[CaseWindow]
+) -> dict[str, list[Exposure]]:
+    """Co-presence per case number."""
+    result: dict[str, list[Exposure]] = {w.case_no: [] for w in windows}
+    tables = read_visits(con, lake, windows) if windows else None
+    if tables is None:
+        return result
+    expr, _ = build(*tables, windows_table(windows))
+    for row in _rows(expr):
+        result[row["case_no"]].append(
+            Exposure(
+                person_id=row["person_id"],
+                venue_code=row["venue_code"],
+                overlap_start=_utc(row["overlap_start"]),
+                overlap_end=_utc(row["overlap_end"]),
+            )
+        )
+    for found in result.values():
+        found.sort(key=lambda e: (e.overlap_start, e.person_id, e.venue_code, e.overlap_end))
+    return result
+
+
+def timeline(con: BaseBackend, lake: Path, windows: Sequence[CaseWindow]) -> dict[str, list[Visit]]:
+    """The case's own visits touching its window, in time order, per case number."""
+    result: dict[str, list[Visit]] = {w.case_no: [] for w in windows}
+    tables = read_visits(con, lake, windows) if windows else None
+    if tables is None:
+        return result
+    _, expr = build(*tables, windows_table(windows))
+    for row in _rows(expr):
+        result[row["case_no"]].append(
+            Visit(
+                case_no=row["case_no"],
+                venue_code=row["venue_code"],
+                entered_at=_utc(row["entered_at"]),
+                left_at=_utc(row["left_at"]),
+            )
+        )
+    for visits_of in result.values():
+        visits_of.sort(key=lambda v: (v.entered_at, v.venue_code))
+    return result
