@@ -14,8 +14,8 @@ VENUE = NoticeVenue("银座超市周村店", "周村区", "正阳路1号")
 ISSUER = "淄博市周村区新冠肺炎疫情防控指挥部"
 
 
-def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=LOCAL_TZ)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LOCAL_TZ)
 
 
 def notice(windows: list[tuple[datetime, datetime]], hotline: str | None = None) -> str:
@@ -78,7 +78,10 @@ def test_full_width_punctuation_only() -> None:
     # ASCII punctuation only inside numbers: 10:00 and 0533-6412345.
     stripped = re.sub(r"(?<=\d)[:\-](?=\d)", "", text)
     assert not re.search(r"[!-/:-@\[-`{-~]", stripped), stripped
-    assert "—" in text and "，" in text and "（" in text and "【" in text
+    assert "—" in text
+    assert "，" in text
+    assert "（" in text
+    assert "【" in text
 
 
 def test_merge_and_no_window() -> None:

@@ -41,7 +41,7 @@
     chart.setOption({
       textStyle: { fontFamily: FONT },
       animation: false,
-      grid: { left: 8, right: 24, top: 28, bottom: 30, containLabel: true },
+      grid: { left: 8, right: 48, top: 28, bottom: 30, containLabel: true },
       legend: { show: false },
       tooltip: {
         formatter: (p) => {
@@ -108,6 +108,7 @@
       categories: data.categories.map((c, i) => ({ name: c.name, itemStyle: { color: CLASS_COLORS[i] } })),
       label: { show: true, position: "right", fontSize: 11 },
       edgeSymbolSize: 8,
+      lineStyle: { opacity: 0.9 }, // the default 0.5 would grey out the kinds' colours
       data: data.nodes.map((n) => ({
         id: n.id,
         name: n.name,
