@@ -114,9 +114,7 @@ def test_tokens_create_prints_the_secret_once_and_revoke(home: Path) -> None:
     assert actions == ["token_create", "token_revoke"]
 
 
-def test_serve_refuses_the_placeholder_secret(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_serve_refuses_the_placeholder_secret(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FANGKONG_SECRET_KEY")
     get_settings.cache_clear()
     code, out = run("serve", "--port", "1")
