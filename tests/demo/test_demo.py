@@ -301,7 +301,11 @@ def test_the_command_builds_a_separate_store(home: Path) -> None:
         "workplaces.csv",
         "venues.csv",
         "cases.csv",
+        "scans.csv",
+        "lake",  # the demo's own lake, apart from a real one in home/lake
     }
+    assert not (home / "lake").exists()
+    assert "close contacts per case" in result.output
     assert "截至3月21日24时，淄博市本土确诊病例45例、本土无症状感染者148例。" in result.output
     assert "✗" not in result.output
     again = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
@@ -323,3 +327,23 @@ def test_the_command_leaves_a_configured_database_alone(
         )
         assert reset.exit_code == 0, reset.output
     assert not (home / "demo.db").exists()
+
+
+def test_the_demo_traces_its_cases(home: Path) -> None:
+    from sqlalchemy import func, select
+
+    from fangkong.demo.cli import demo_settings
+    from fangkong.deps import open_store
+    from fangkong.tracing.models import Contact
+
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
+    assert result.exit_code == 0, result.output
+    store = open_store(demo_settings(home / "demo", f"sqlite:///{home / 'demo.db'}"))
+    with store.sessions() as session:
+        degrees = dict(
+            session.execute(select(Contact.degree, func.count()).group_by(Contact.degree)).all()
+        )
+    store.engine.dispose()
+    # Household, workplace-unit and venue contacts all exist in the replayed city.
+    assert degrees.get("close", 0) > 100
+    assert degrees.get("secondary", 0) > 0

@@ -8,6 +8,7 @@ never touched; a configured database is wiped only when ``--reset-database`` say
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,8 +23,9 @@ from rich.table import Table
 from fangkong.auth import service as auth
 from fangkong.clock import LOCAL_TZ
 from fangkong.config import Settings, get_settings
-from fangkong.demo import load, users
+from fangkong.demo import load, movement, users
 from fangkong.demo.city import MIN_SCALE, build_city
+from fangkong.demo.load import to_csv
 from fangkong.demo.outbreak import (
     SEED_BULLETINS,
     SEED_DAYS,
@@ -34,9 +36,11 @@ from fangkong.demo.outbreak import (
 )
 from fangkong.deps import open_store
 from fangkong.errors import ImportRejected
+from fangkong.lake.layout import lake_root
 from fangkong.policy import load_policy
 from fangkong.regions import service as regions
 from fangkong.storage.db import session_scope
+from fangkong.tracing.schemas import TraceReport
 
 NOW = datetime(2022, 3, 23, 21, 0, tzinfo=LOCAL_TZ)  # the evening seed 001's figures are final
 POLICY = "zibo-2022-03"
@@ -110,7 +114,9 @@ def demo(
         url = base.database_url
     else:
         url = _sqlite_store(base.home)
-    settings = demo_settings(base.home, url)
+    # The demo keeps its lake and its files in {home}/demo, apart from a real lake.
+    settings = demo_settings(base.home / "demo", url)
+    shutil.rmtree(lake_root(settings.home), ignore_errors=True)
     policy = load_policy(settings.policy)
     timings: list[tuple[str, float]] = []
 
@@ -120,8 +126,15 @@ def demo(
         f"{len(city.venues):,} venues"
     )
     cases = _timed("回放疫情 outbreak replay", timings, lambda: replay(city, seed=seed))
+    raw_scans = _timed(
+        "生成扫码记录 venue scans",
+        timings,
+        lambda: movement.demo_scans(city, cases, policy=policy.tracing, seed=seed),
+    )
+    console.print(f"  {raw_scans.num_rows:,} scans")
     files = load.csv_files(city, cases)
-    directory = settings.home / "demo"
+    files["scans.csv"] = to_csv(movement.CSV_COLUMNS, movement.csv_rows(raw_scans))
+    directory = settings.home
     _timed(f"写入 CSV {directory}", timings, lambda: load.write_files(directory, files))
 
     store = _timed("打开存储 store", timings, lambda: open_store(settings))
@@ -129,9 +142,16 @@ def demo(
         if base.database_url:
             _timed("清空数据库 wipe", timings, lambda: load.wipe_store(store.engine))
         for name, data in files.items():
+            if name == "scans.csv":
+                continue  # the lake takes them directly, below
             with _stage(f"导入 import {name}", timings), session_scope(store.sessions) as session:
                 report = load.import_file(session, name, data, now=NOW)
             console.print(f"  added {report.added:,}")
+        lake = lake_root(settings.home)
+        _timed("写入湖 lake", timings, lambda: load.fill_lake(lake, raw_scans, city, policy))
+        with _stage("流调 tracing", timings), session_scope(store.sessions) as session:
+            traced = load.trace_all(session, lake=lake, policy=policy, now=NOW)
+        _print_tracing(traced)
         with _stage("演示账号 demo users", timings), session_scope(store.sessions) as session:
             credentials = users.create_users(
                 session, now=NOW, keys=auth.Keys.from_settings(settings)
@@ -212,3 +232,17 @@ def _print_users(credentials: list[users.Credential]) -> None:
             console.print(
                 f"  API token of {cred.user.username}: {cred.token}", soft_wrap=True, markup=False
             )
+
+
+def _print_tracing(report: TraceReport) -> None:
+    """Contacts found per traced case: RULES §2 expects about 34 close contacts a case."""
+    traced = [c for c in report.cases if c.traceable]
+    if not traced:
+        return
+    close = sum(c.close for c in traced)
+    console.print(
+        f"  {len(traced)} cases traced: {close:,} close, "
+        f"{sum(c.secondary for c in traced):,} secondary, "
+        f"{sum(c.general for c in traced):,} general contacts; "
+        f"{close / len(traced):.1f} close contacts per case"
+    )

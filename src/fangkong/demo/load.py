@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -20,12 +21,18 @@ from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service as cases_service
 from fangkong.cases.importer import import_cases
 from fangkong.cases.stats import DayFigures
+from fangkong.demo import movement
 from fangkong.demo.city import CITY_CODE, City
 from fangkong.demo.outbreak import SEED_BULLETINS, SEED_DAYS, START, CaseRow
+from fangkong.lake.engine import connect
+from fangkong.lake.layout import SCAN_STREAM
+from fangkong.lake.writer import compact, write_scans
 from fangkong.people.importer import import_people, import_venues, import_workplaces
 from fangkong.policy import Policy
 from fangkong.storage.db import Base
 from fangkong.tabular import ImportReport
+from fangkong.tracing import service as tracing_service
+from fangkong.tracing.schemas import TraceReport
 
 Importer = Callable[..., ImportReport]
 
@@ -145,3 +152,27 @@ def read_figures(session: Session, *, policy: Policy) -> Figures:
         for day, (since, _) in SEED_BULLETINS.items()
     ]
     return Figures(days, bulletins)
+
+
+def fill_lake(lake: Path, raw: pa.Table, city: City, policy: Policy) -> int:
+    """The demo's scans into the lake, each day compacted as the lake keeps it."""
+    table = movement.to_lake(raw, city, policy.tracing)
+    report = write_scans(lake, table)
+    for day in SCAN_STREAM.days(lake):
+        compact(lake, day)
+    return report.added
+
+
+def trace_all(session: Session, *, lake: Path, policy: Policy, now: datetime) -> TraceReport:
+    """Trace every local case of the replay, as the HQ's CDC would have done each day."""
+    scope = bind("city", CITY_CODE)
+    cases = cases_service.cases_in_scope(session, scope=scope)
+    return tracing_service.trace_cases(
+        session,
+        case_nos=[c.case_no for c in cases if c.origin == "local"],
+        con=connect("duckdb"),
+        lake=lake,
+        policy=policy,
+        now=now,
+        scope=scope,
+    )
