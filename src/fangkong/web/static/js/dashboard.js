@@ -1,4 +1,4 @@
-// The dashboard's charts (ECharts) and the bulletin copy button.
+// The dashboard's charts (ECharts). The bulletin's copy button is static/js/copy.js.
 (function () {
   "use strict";
 
@@ -195,44 +195,7 @@
     return chart;
   }
 
-  function setupCopy() {
-    const button = document.getElementById("copy-bulletin");
-    const status = document.getElementById("copy-status");
-    if (!button || !status) return;
-    const source = document.getElementById(button.dataset.target);
-    const say = (text) => {
-      status.textContent = text;
-      status.classList.add("shown");
-    };
-    const selectText = () => {
-      const range = document.createRange();
-      range.selectNodeContents(source);
-      const selection = window.getSelection();
-      selection.removeAllRanges();
-      selection.addRange(range);
-    };
-    const fallback = () => {
-      selectText();
-      let copied = false;
-      try {
-        copied = document.execCommand("copy");
-      } catch (e) {
-        copied = false;
-      }
-      say(copied ? "已复制" : "已选中通报文本，请按 Ctrl+C 复制");
-    };
-    button.addEventListener("click", () => {
-      const text = source.textContent.trim();
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(() => say("已复制"), fallback);
-      } else {
-        fallback();
-      }
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
-    setupCopy();
     const data = readData();
     const curveEl = document.getElementById("curve");
     const mapEl = document.getElementById("map");

@@ -1,4 +1,4 @@
-// Tracing pages: a case's visit timeline, a cluster's chain graph (ECharts), the notice copy button.
+// Tracing pages: a case's visit timeline and a cluster's chain graph (ECharts).
 (function () {
   "use strict";
 
@@ -163,42 +163,7 @@
     return chart;
   }
 
-  // The dashboard's copy approach: the clipboard API in a secure context, else select and copy.
-  function setupCopy() {
-    const button = document.getElementById("copy-notice");
-    const status = document.getElementById("copy-status");
-    if (!button || !status) return;
-    const source = document.getElementById(button.dataset.target);
-    const say = (text) => {
-      status.textContent = text;
-      status.classList.add("shown");
-    };
-    const fallback = () => {
-      const range = document.createRange();
-      range.selectNodeContents(source);
-      const selection = window.getSelection();
-      selection.removeAllRanges();
-      selection.addRange(range);
-      let copied = false;
-      try {
-        copied = document.execCommand("copy");
-      } catch (e) {
-        copied = false;
-      }
-      say(copied ? "已复制" : "已选中通告文本，请按 Ctrl+C 复制");
-    };
-    button.addEventListener("click", () => {
-      const text = source.textContent.trim();
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(() => say("已复制"), fallback);
-      } else {
-        fallback();
-      }
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
-    setupCopy();
     if (typeof echarts === "undefined") return;
     const charts = [];
     const timelineEl = document.getElementById("timeline");
