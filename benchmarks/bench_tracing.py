@@ -9,9 +9,10 @@ is within 1.5× of a hand-written DuckDB query over the same scans already in me
 
 All run in one process on the same lake and must find the same contacts:
 
-(a) fangkong: ``tracing.query.exposures`` (one Ibis expression; DuckDB, or Spark with
-    ``--engine spark``) then ``tracing.rules.direct_contacts`` per case: cold (first call)
-    and warm (second call);
+(a) fangkong: ``tracing.query.exposures`` (Ibis expressions, DuckDB, or Spark with
+    ``--engine spark``: the cases' visits from the person index, then the others at those
+    venues from the venue-sorted copy) then ``tracing.rules.direct_contacts`` per case:
+    cold (first call) and warm (second call);
 (b) DuckDB SQL over ``CREATE TABLE scans AS SELECT * FROM read_parquet(...)``: a self-join
     on venue and overlapping time (skipped above ``--memory-max-rows``);
 (c) a pandas merge on venue in chunks of positive visits (skipped above

@@ -19,8 +19,23 @@ Every value is a hash of (seed, person, day, slot), so a run is deterministic an
 state: ``--persons`` × ``--days`` × ``--scans-per-day`` rows exactly. A person's scans of a
 day fall in consecutive slots between 07:00 and 21:00, without overlapping each other. About
 60 % go to venues near home (venues are numbered along the persons' home areas), the rest to
-venues drawn with a popularity skew (index ∝ u^SKEW), so a few venues are crowded. About 20 %
-of scans have no exit time: their left_at is the policy's default stay, left_at_inferred set.
+venues drawn with a popularity skew (index ∝ u^SKEW), so a few venues are crowded.
+
+The city is calibrated on RULES §2 (Shandong: ≈ 34 close contacts per confirmed case,
+household and workplace included): with the national-9 policy (4-day look-back, 15 minutes
+of overlap) 100 positives have a few dozen venue close contacts each, not thousands.
+Ten scans a person-day are mostly brief (a shop, a bus, a gate), so:
+
+- ``PERSONS_PER_VENUE`` = 8: one venue code per 8 residents (125 k codes for 1 M persons,
+  shops, bus lines and office floors each with their own code), ~80 scans a venue-day;
+- stays of ``MIN_STAY_S`` + (``max`` − ``MIN_STAY_S``) · u^``STAY_SKEW`` (2 min to 56 min,
+  median ≈ 9 min): only ~40 % of the visits last 15 minutes or more, so overlaps long enough to
+  be close are rare outside the crowded venues;
+- ``NO_EXIT_SHARE`` = 5 % of scans without an exit, given the policy's 30-minute default
+  stay (``left_at_inferred`` set).
+
+The 150 residents a venue and uniform 5–60 min stays used before gave ≈ 3,200 close
+contacts per case: every visit met ~60 people for a quarter of an hour.
 
 Prints JSON: rows, seconds, rows/s, bytes on disk, peak RSS.
 """
@@ -40,7 +55,7 @@ from pathlib import Path
 
 import duckdb
 
-PERSONS_PER_VENUE = 150
+PERSONS_PER_VENUE = 8
 PERSONS_PER_HOUSEHOLD = 2.6  # 2020 census mean
 UNIT_SIZE = 30
 EMPLOYED = 0.6  # share of persons with a workplace unit
@@ -48,8 +63,9 @@ LOCAL_SHARE = 0.6  # share of scans at venues near home
 NEARBY = 5  # venues either side of the home venue that count as near home
 SKEW = 1.5  # popularity: venue index = floor(V * u^SKEW)
 DAY_START_H, DAY_END_H = 7, 21  # local hours the scans fall in
-MIN_STAY_S, MAX_STAY_S = 5 * 60, 60 * 60
-NO_EXIT_SHARE = 0.2  # scans without left_at, filled from the default stay
+MIN_STAY_S, MAX_STAY_S = 2 * 60, 60 * 60
+STAY_SKEW = 3.0  # stay = MIN + (max - MIN) * u^STAY_SKEW: mostly brief, a few long
+NO_EXIT_SHARE = 0.05  # scans without left_at, filled from the default stay
 DEFAULT_STAY_MIN = 30  # the policies' default_stay_minutes
 UTC_OFFSET_H = 8  # Asia/Shanghai has no DST
 FIRST_DAY = date(2022, 3, 8)
@@ -104,7 +120,8 @@ def day_sql(
     ), stays AS (
         -- the stay the lake will hold: drawn, or the default one of a scan without exit
         SELECT *, CASE WHEN inferred THEN {DEFAULT_STAY_MIN * 60}
-                       ELSE {MIN_STAY_S} + hash({seed}, p, {d}, k, 3) % {max_stay - MIN_STAY_S}
+                       ELSE {MIN_STAY_S} + floor({max_stay - MIN_STAY_S}
+                            * pow({_u(seed, "p", str(d), "k", "3")}, {STAY_SKEW}))::BIGINT
                        END AS stay_s
         FROM draws
     ), timed AS (

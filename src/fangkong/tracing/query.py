@@ -1,11 +1,13 @@
-"""The co-presence query over the lake of venue scans: one Ibis expression, any engine.
+"""The co-presence query over the lake of venue scans: Ibis expressions, any engine.
 
 Given the look-back windows of some cases, it finds every visit of a case person inside
 its window (clipped to it) and every other person's visit at the same venue whose interval
-overlaps it. Only the days the windows touch are read, so day partitions are pruned. The
-result is executed to Arrow and normalised to aware UTC in Python (Spark returns naive
-UTC timestamps); the decisions are then made by the pure rules.
-"""
+overlaps it. Only the days the windows touch are read, so day partitions are pruned.
+``exposures`` runs in two steps, the cases' own visits from the person index (executed:
+a few thousand rows), then the venue-sorted copy filtered by those venues and that time
+span as literals; ``build`` is the same as one expression (``timeline`` uses it). Results
+are executed to Arrow and made aware UTC there (Spark returns naive UTC timestamps); the
+decisions are then made by the pure rules."""
 
 from __future__ import annotations
 
@@ -17,10 +19,11 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from fangkong.lake.layout import SCAN_STREAM, TIMESTAMP
-from fangkong.lake.scans import visits
+from fangkong.lake.scans import UTC_TIMESTAMP, visits
 from fangkong.tracing.rules import Exposure, days_touched
 
 
@@ -135,24 +138,95 @@ def _days(windows: Sequence[CaseWindow]) -> list[date]:
     return sorted(days)
 
 
+def _own_clipped(
+    con: BaseBackend, lake: Path, days: list[date], windows: Sequence[CaseWindow]
+) -> pa.Table:
+    """The cases' own visits clipped to their windows (case_no, case_person, venue_code,
+    s, e), executed: a few thousand rows from the person index, where an explicit person
+    list lets each engine skip the row groups of everyone else."""
+    scans = visits(con, lake, days, by="person")
+    scans = scans.filter(scans.person_id.isin(sorted({w.person_id for w in windows})))
+    wins = windows_table(windows)
+    own = scans.join(
+        wins,
+        [
+            scans.person_id == wins.person_id,
+            scans.entered_at < wins.window_end,
+            scans.left_at > wins.window_start,
+        ],
+    )
+    clipped = own.select(
+        own.case_no,
+        case_person=own.person_id,
+        venue_code=own.venue_code,
+        s=ibis.greatest(own.entered_at, own.window_start),
+        e=ibis.least(own.left_at, own.window_end),
+    )
+    table = clipped.filter(clipped.s < clipped.e).to_pyarrow()
+    # Spark returns naive UTC: give both sides of the next join the same type.
+    return table.set_column(3, "s", table["s"].cast(TIMESTAMP)).set_column(
+        4, "e", table["e"].cast(TIMESTAMP)
+    )
+
+
+def co_present(venue_visits: ibis.Table, own: pa.Table) -> ibis.Table:
+    """Others' co-presence with the given clipped visits (the exposures of ``build``).
+    The venues and the time span are spelled out as literals, so that the venue-sorted
+    copy is read only where they can be (row-group min/max, dictionary filters) before
+    the small join, instead of a self-join over every scan of the days."""
+    venues = sorted(set(own["venue_code"].to_pylist()))
+    first = pc.min(own["s"]).as_py()
+    last = pc.max(own["e"]).as_py()
+    other = venue_visits.filter(
+        venue_visits.venue_code.isin(venues),
+        venue_visits.entered_at < ibis.literal(last, type=UTC_TIMESTAMP),
+        venue_visits.left_at > ibis.literal(first, type=UTC_TIMESTAMP),
+    )
+    other = other.select(
+        o_person=other.person_id,
+        o_venue=other.venue_code,
+        o_entered=other.entered_at,
+        o_left=other.left_at,
+    )
+    clipped = ibis.memtable(own)
+    pairs = clipped.join(
+        other,
+        [
+            clipped.venue_code == other.o_venue,
+            other.o_entered < clipped.e,
+            other.o_left > clipped.s,
+            other.o_person != clipped.case_person,
+        ],
+    )
+    return pairs.select(
+        pairs.case_no,
+        person_id=pairs.o_person,
+        venue_code=pairs.venue_code,
+        overlap_start=ibis.greatest(pairs.s, pairs.o_entered),
+        overlap_end=ibis.least(pairs.e, pairs.o_left),
+    ).distinct()
+
+
 def exposures(
     con: BaseBackend, lake: Path, windows: Sequence[CaseWindow]
 ) -> dict[str, list[Exposure]]:
-    """Co-presence per case number."""
+    """Co-presence per case number, in two small steps: where the cases went, then who
+    else was at those venues then."""
     result: dict[str, list[Exposure]] = {w.case_no: [] for w in windows}
-    tables = read_visits(con, lake, windows) if windows else None
-    if tables is None:
+    stored = set(SCAN_STREAM.days(lake)) if windows else set()
+    days = [d for d in _days(windows) if d in stored]
+    if not days:
         return result
-    expr, _ = build(*tables, windows_table(windows))
-    for row in _rows(expr):
-        result[row["case_no"]].append(
-            Exposure(
-                person_id=row["person_id"],
-                venue_code=row["venue_code"],
-                overlap_start=_utc(row["overlap_start"]),
-                overlap_end=_utc(row["overlap_end"]),
-            )
-        )
+    own = _own_clipped(con, lake, days, windows)
+    if own.num_rows == 0:
+        return result
+    table = co_present(visits(con, lake, days, by="venue"), own).to_pyarrow()
+    # Column-wise, with the timestamps made aware UTC by Arrow rather than row by row.
+    columns = [table[name].to_pylist() for name in ("case_no", "person_id", "venue_code")] + [
+        table[name].cast(TIMESTAMP).to_pylist() for name in ("overlap_start", "overlap_end")
+    ]
+    for case_no, person_id, venue_code, start, end in zip(*columns, strict=True):
+        result[case_no].append(Exposure(person_id, venue_code, start, end))
     for found in result.values():
         found.sort(key=lambda e: (e.overlap_start, e.person_id, e.venue_code, e.overlap_end))
     return result
