@@ -172,7 +172,22 @@ def test_compaction_keeps_the_rows_and_replaces_the_parts(tmp_path: Path) -> Non
 def test_visits_of_an_empty_lake_has_the_schema(tmp_path: Path) -> None:
     table = visits(engine.connect("duckdb"), tmp_path).to_pyarrow()
     assert table.num_rows == 0
-    assert table.column_names == ["person_id", "venue_code", "entered_at", "left_at", "day"]
+    assert table.column_names == [
+        "person_id",
+        "venue_code",
+        "entered_at",
+        "left_at",
+        "left_at_inferred",
+        "day",
+    ]
+
+
+def test_visits_carry_the_inferred_exit_flag(tmp_path: Path) -> None:
+    writer.write_scans(tmp_path, scans(3, inferred=True))
+    writer.write_scans(tmp_path, scans(2, start=T0 + timedelta(hours=1)))
+    for by in ("venue", "person"):
+        table = visits(engine.connect("duckdb"), tmp_path, by=by).to_pyarrow()  # type: ignore[arg-type]
+        assert sorted(table["left_at_inferred"].to_pylist()) == [False, False, True, True, True]
 
 
 @pytest.mark.spark

@@ -20,6 +20,7 @@ VISITS = ibis.schema(
         "venue_code": dt.string,
         "entered_at": UTC_TIMESTAMP,
         "left_at": UTC_TIMESTAMP,
+        "left_at_inferred": dt.boolean,
         "day": dt.date,
     }
 )
@@ -41,7 +42,8 @@ def visits(
     *,
     by: Literal["venue", "person"] = "venue",
 ) -> ir.Table:
-    """person_id, venue_code, entered_at, left_at (UTC), day (local day of entry) of the
+    """person_id, venue_code, entered_at, left_at (UTC), left_at_inferred (the exit is the
+    policy's default stay), day (local day of entry) of the
     given days (default: all). ``by`` picks the copy whose sort order suits the query:
     ``venue`` for who was at these venues, ``person`` for where these persons went."""
     wanted = SCAN_STREAM.days(lake) if days is None else sorted(set(days))
@@ -57,6 +59,7 @@ def visits(
                 venue_code=raw.venue_code.cast(dt.string),
                 entered_at=raw.entered_at.cast(UTC_TIMESTAMP),
                 left_at=raw.left_at.cast(UTC_TIMESTAMP),
+                left_at_inferred=raw.left_at_inferred.cast(dt.boolean),
                 day=ibis.literal(day, type=dt.date),
             )
         )

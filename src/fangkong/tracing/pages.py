@@ -207,16 +207,6 @@ def case_contacts(
     visits = service.visits_of(
         session, case_no=case_no, con=lake.con, lake=lake.root, policy=policy, scope=scope
     )
-    person_no = (
-        people_service.person_no_of(session, person_id=case.person_id)
-        if case.person_id is not None
-        else None
-    )
-    inferred = (
-        service.inferred_exits(lake=lake.root, person_no=person_no, days=window["window"].days())
-        if person_no and visits
-        else set()
-    )
     visit_rows = [
         {
             "venue_code": v.venue_code,
@@ -224,7 +214,7 @@ def case_contacts(
             "category": v.category or "",
             "span": span(v.entered_at, v.left_at),
             "minutes": minutes_text(round((v.left_at - v.entered_at).total_seconds() / 60, 1)),
-            "inferred": (v.venue_code, v.entered_at) in inferred,
+            "inferred": v.left_at_inferred,
             "start": wall(v.entered_at),
             "end": wall(v.left_at),
         }

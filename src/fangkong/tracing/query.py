@@ -41,6 +41,7 @@ class Visit:
     venue_code: str
     entered_at: datetime
     left_at: datetime
+    left_at_inferred: bool = False
 
 
 def read_visits(
@@ -85,7 +86,11 @@ def build(
         ],
     )
     timeline = own.select(
-        own.case_no, own.venue_code, entered_at=own.entered_at, left_at=own.left_at
+        own.case_no,
+        own.venue_code,
+        entered_at=own.entered_at,
+        left_at=own.left_at,
+        left_at_inferred=own.left_at_inferred,
     )
     clipped = own.select(
         own.case_no,
@@ -246,6 +251,7 @@ def timeline(con: BaseBackend, lake: Path, windows: Sequence[CaseWindow]) -> dic
                 venue_code=row["venue_code"],
                 entered_at=_utc(row["entered_at"]),
                 left_at=_utc(row["left_at"]),
+                left_at_inferred=bool(row["left_at_inferred"]),
             )
         )
     for visits_of in result.values():

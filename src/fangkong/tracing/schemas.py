@@ -74,6 +74,7 @@ class VisitRead(BaseModel):
     category: str | None
     entered_at: datetime
     left_at: datetime
+    left_at_inferred: bool = False
 
 
 class ClusterEdge(BaseModel):

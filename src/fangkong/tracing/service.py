@@ -403,6 +403,7 @@ def visits_of(
             category=venues[v.venue_code].category if v.venue_code in venues else None,
             entered_at=v.entered_at,
             left_at=v.left_at,
+            left_at_inferred=v.left_at_inferred,
         )
         for v in visits
     ]
@@ -590,27 +591,6 @@ def case_briefs(
                 contacts={d.value: counts.get((c.id, d.value), 0) for d in Degree},
             )
     return found
-
-
-def inferred_exits(
-    *, lake: Path, person_no: str, days: Sequence[date]
-) -> set[tuple[str, datetime]]:
-    """(venue_code, entered_at) of a person's scans whose exit was inferred from the
-    policy's default stay. One person over a few days: read straight from the day files
-    (pyarrow, no engine), since only a display flag depends on it."""
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
-    from fangkong.lake.layout import SCAN_STREAM, SCANS
-
-    files = [str(f) for f in SCAN_STREAM.files(lake, sorted(set(days)))]
-    if not files:
-        return set()
-    table = ds.dataset(files, format="parquet", schema=SCANS).to_table(
-        columns=["venue_code", "entered_at"],
-        filter=(pc.field("person_id") == person_no) & pc.field("left_at_inferred"),
-    )
-    return {(row["venue_code"], row["entered_at"]) for row in table.to_pylist()}
 
 
 @dataclass(frozen=True)
