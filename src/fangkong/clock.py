@@ -43,3 +43,9 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 
 def clock_from_settings(frozen: datetime | None) -> Clock:
     return FixedClock(frozen) if frozen is not None else SystemClock()
+
+
+def chinese_day(day: date, *, with_year: bool = False) -> str:
+    """``3月22日`` (or ``2022年3月22日``): how bulletins, notices and the HQ name a day."""
+    month_day = f"{day.month}月{day.day}日"
+    return f"{day.year}年{month_day}" if with_year else month_day

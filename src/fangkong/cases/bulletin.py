@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from fangkong.cases.vocab import FoundVia, Origin
+from fangkong.clock import chinese_day
 
 FOUND_VIA_PHRASES = {
     FoundVia.quarantine_site: "为集中隔离点的隔离人员",
@@ -59,10 +60,6 @@ class BulletinFacts:
     since: date | None = None
 
 
-def _md(day: date) -> str:
-    return f"{day.month}月{day.day}日"
-
-
 def _ranked(units: tuple[UnitFigure, ...]) -> list[UnitFigure]:
     return sorted((u for u in units if u.count > 0), key=lambda u: (-u.count, u.order))
 
@@ -89,7 +86,7 @@ def _parts(prefix: str, confirmed: int, asymptomatic: int) -> str:
 
 
 def new_cases_sentence(facts: BulletinFacts) -> str:
-    head = f"{_md(facts.day)}0时至24时，{facts.city_name}"
+    head = f"{chinese_day(facts.day)}0时至24时，{facts.city_name}"
     total = facts.new_confirmed + facts.new_asymptomatic
     if total == 0:
         return f"{head}无新增本土确诊病例和无症状感染者。"
@@ -124,10 +121,10 @@ def conversions_sentence(facts: BulletinFacts) -> str:
 
 def totals_sentence(facts: BulletinFacts) -> str:
     figures = f"本土确诊病例{facts.total_confirmed}例、本土无症状感染者{facts.total_asymptomatic}例"
-    end = f"{_md(facts.day)}24时"
+    end = f"{chinese_day(facts.day)}24时"
     if facts.since is None:
         return f"截至{end}，{facts.city_name}{figures}。"
-    start = _md(facts.since)
+    start = chinese_day(facts.since)
     if facts.since.year != facts.day.year:
         start = f"{facts.since.year}年{start}"
         end = f"{facts.day.year}年{end}"

@@ -10,6 +10,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
+from fangkong.clock import chinese_day
+
 
 def render_docx(*, city_name: str, day: date, text: str) -> bytes:
     document = Document()
@@ -20,7 +22,7 @@ def render_docx(*, city_name: str, day: date, text: str) -> bytes:
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "仿宋")
     title = document.add_paragraph()
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run(f"{city_name}新冠肺炎疫情情况（{day.month}月{day.day}日）")
+    run = title.add_run(f"{city_name}新冠肺炎疫情情况（{chinese_day(day)}）")
     run.bold = True
     run.font.size = Pt(22)
     body = document.add_paragraph(text)

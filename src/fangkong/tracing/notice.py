@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from fangkong.clock import LOCAL_TZ
+from fangkong.clock import LOCAL_TZ, chinese_day
 
 DASH = "—"  # the full-width dash of ``10:00—12:30``
 
@@ -34,10 +34,6 @@ def merge_windows(windows: Sequence[tuple[datetime, datetime]]) -> list[tuple[da
     return merged
 
 
-def _day(day: date, *, with_year: bool) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if with_year else f"{day.month}月{day.day}日"
-
-
 def _clock(moment: datetime) -> str:
     return f"{moment.hour}:{moment.minute:02d}"
 
@@ -47,10 +43,10 @@ def window_text(
 ) -> str:
     """``2022年3月12日10:00—12:30``; a window across midnight names both days."""
     a, b = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
-    first = _day(a.date(), with_year=with_year and a.year != year_shown)
+    first = chinese_day(a.date(), with_year=with_year and a.year != year_shown)
     if a.date() == b.date():
         return f"{first}{_clock(a)}{DASH}{_clock(b)}"
-    second = _day(b.date(), with_year=b.year != a.year)
+    second = chinese_day(b.date(), with_year=b.year != a.year)
     return f"{first}{_clock(a)}{DASH}{second}{_clock(b)}"
 
 
@@ -102,6 +98,6 @@ def risk_notice(
                 "将依法追究法律责任。"
             ),
             f"咨询及报告电话：{phones}。",
-            f"{issuer}\n{_day(issued_on, with_year=True)}",
+            f"{issuer}\n{chinese_day(issued_on, with_year=True)}",
         ]
     )

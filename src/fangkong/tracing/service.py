@@ -25,6 +25,7 @@ from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.cases import service as cases_service
 from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseUpdate
+from fangkong.clock import chinese_day
 from fangkong.errors import FangkongError, NotFound
 from fangkong.lake import engine as lake_engine
 from fangkong.lake.layout import lake_root
@@ -486,7 +487,7 @@ def _first_day(case: Case) -> date:
 
 def cluster_name(first: Case, first_day: date) -> str:
     district = regions.registry().districts[first.district_code].name
-    return f"{district} {first_day.month}月{first_day.day}日 聚集性疫情 ({first.case_no})"
+    return f"{district} {chinese_day(first_day)} 聚集性疫情 ({first.case_no})"
 
 
 def clusters(

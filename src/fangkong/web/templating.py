@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from fangkong.clock import chinese_day
 from fangkong.people.masking import mask_id_number
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -18,11 +19,11 @@ templates = Jinja2Templates(directory=str(TEMPLATES))
 
 def md(day: date | None) -> str:
     """``3月22日``: how bulletins and the HQ name a day."""
-    return "" if day is None else f"{day.month}月{day.day}日"
+    return "" if day is None else chinese_day(day)
 
 
 def ymd(day: date | None) -> str:
-    return "" if day is None else f"{day.year}年{day.month}月{day.day}日"
+    return "" if day is None else chinese_day(day, with_year=True)
 
 
 def signed(value: int | None) -> str:
