@@ -69,10 +69,11 @@ NO_EXIT_SHARE = 0.05  # scans without left_at, filled from the default stay
 DEFAULT_STAY_MIN = 30  # the policies' default_stay_minutes
 UTC_OFFSET_H = 8  # Asia/Shanghai has no DST
 FIRST_DAY = date(2022, 3, 8)
-# Those of lake/writer.py's compaction: DuckDB's own row group (one unit of its parallel
-# scan), and small groups in the person index so a hundred persons touch little of a day.
-ROW_GROUP_ROWS = 122_880
-PERSON_ROW_GROUP_ROWS = 16_384
+# Those of lake/writer.py's compaction (Parquet format version 2): groups of about a hundred
+# venues in the main copy, so a list of venues skips most of a day, and small groups in the
+# person index so a hundred persons touch little of a day.
+ROW_GROUP_ROWS = 8_192
+PERSON_ROW_GROUP_ROWS = 4_096
 # Categories and their weights for the popularity-drawn venues (no excluded category: the
 # benchmark measures co-presence, not the category filter).
 CATEGORIES = (
@@ -183,7 +184,8 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path, row_group: int
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.with_name(f"_{target.name}")
     con.execute(
-        f"COPY ({sql}) TO '{work}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group})"
+        f"COPY ({sql}) TO '{work}' "
+        f"(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE {row_group})"
     )
     os.replace(work, target)
 

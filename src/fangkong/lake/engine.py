@@ -20,7 +20,15 @@ ENGINES = ("duckdb", "spark")
 
 def connect(engine: str = "duckdb", *, spark_master: str = "local[*]") -> BaseBackend:
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        con = ibis.duckdb.connect()
+        # A visible lake file never changes (lake/writer.py), so its footer can be kept:
+        # parsing the statistics of thousands of small row groups is most of a small query.
+        con.raw_sql("SET parquet_metadata_cache = true")
+        # A join with up to this many distinct keys on its small side passes them to the
+        # scan of the large side as a filter, which skips row groups by their statistics
+        # (tracing/query.py joins a day's scans with a few hundred venues; default 50).
+        con.raw_sql("SET dynamic_or_filter_threshold = 4096")
+        return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session(spark_master))
     raise InvalidInput(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")

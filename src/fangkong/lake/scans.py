@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from weakref import WeakKeyDictionary
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from fangkong.lake.layout import SCAN_STREAM, SCANS_BY_PERSON, is_compacted
@@ -68,16 +71,67 @@ def visits(
     return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
 
+# The tables registered per connection and file list. A visible lake file never changes (it
+# appears by rename and is only ever removed), so a list read once can be read again without
+# registering it anew: that costs ~20 ms a day on DuckDB, seconds on Spark.
+_REGISTERED: WeakKeyDictionary[BaseBackend, dict[tuple[str, ...], ir.Table]] = WeakKeyDictionary()
+_REGISTERED_MAX = 256
+
+
 def _read(con: BaseBackend, files: list[Path]) -> ir.Table:
     """Register a list of Parquet files. Ibis's PySpark backend reads one path at a time,
     so the list goes to Spark's reader directly; the query on top is the same."""
-    paths = [str(f) for f in files]
+    paths = tuple(str(f) for f in files)
+    registered = _REGISTERED.setdefault(con, {})
+    if paths in registered:
+        return registered[paths]
+    table: ir.Table
     if con.name == "pyspark":
         from ibis import util
 
         session: Any = con._session
         name = util.gen_name("scans")
         session.read.parquet(*paths).createOrReplaceTempView(name)
-        return con.table(name)
-    table: ir.Table = con.read_parquet(paths)
+        table = con.table(name)
+    else:
+        table = con.read_parquet(list(paths))
+    if len(registered) >= _REGISTERED_MAX:
+        registered.pop(next(iter(registered)))
+    registered[paths] = table
     return table
+
+
+def time_bounds(files: list[Path]) -> tuple[datetime, datetime] | None:
+    """(earliest entered_at, latest left_at) of the scans in these files, from the Parquet
+    footers' statistics alone; None when a file lacks them. A day's latest exit tells which
+    of the cases' visits could overlap anyone who entered that day."""
+    bounds = [_file_time_bounds(str(f), f.stat().st_mtime_ns) for f in files]
+    if not bounds or any(b is None for b in bounds):
+        return None
+    known = [b for b in bounds if b is not None]
+    return min(b[0] for b in known), max(b[1] for b in known)
+
+
+@lru_cache(maxsize=4096)
+def _file_time_bounds(path: str, mtime_ns: int) -> tuple[datetime, datetime] | None:
+    meta = pq.ParquetFile(path).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    entered, left = names.index("entered_at"), names.index("left_at")
+    lows: list[datetime] = []
+    highs: list[datetime] = []
+    for i in range(meta.num_row_groups):
+        group = meta.row_group(i)
+        if group.num_rows == 0:
+            continue
+        low, high = group.column(entered).statistics, group.column(left).statistics
+        if low is None or high is None or not (low.has_min_max and high.has_min_max):
+            return None
+        lows.append(_aware(low.min))
+        highs.append(_aware(high.max))
+    if not lows:
+        return None
+    return min(lows), max(highs)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -4,8 +4,9 @@ Given the look-back windows of some cases, it finds every visit of a case person
 its window (clipped to it) and every other person's visit at the same venue whose interval
 overlaps it. Only the days the windows touch are read, so day partitions are pruned.
 ``exposures`` runs in two steps, the cases' own visits from the person index (executed:
-a few thousand rows), then the venue-sorted copy filtered by those venues and that time
-span as literals; ``build`` is the same as one expression (``timeline`` uses it). Results
+a few thousand rows), then, day by day, the venue-sorted copy joined with those of the
+visits that can meet someone who entered that day, which lets the engine skip row groups;
+``build`` is the same as one expression (``timeline`` uses it). Results
 are executed to Arrow and made aware UTC there (Spark returns naive UTC timestamps); the
 decisions are then made by the pure rules."""
 
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from fangkong.lake.layout import SCAN_STREAM, TIMESTAMP
-from fangkong.lake.scans import UTC_TIMESTAMP, visits
+from fangkong.lake.scans import time_bounds, visit_files, visits
 from fangkong.tracing.rules import Exposure, days_touched
 
 
@@ -147,51 +148,82 @@ def _own_clipped(
     con: BaseBackend, lake: Path, days: list[date], windows: Sequence[CaseWindow]
 ) -> pa.Table:
     """The cases' own visits clipped to their windows (case_no, case_person, venue_code,
-    s, e), executed: a few thousand rows from the person index, where an explicit person
-    list lets each engine skip the row groups of everyone else."""
+    s, e). The engine reads the person index with an explicit person list, which lets it
+    skip the row groups of everyone else (a few thousand rows come back); the clipping to
+    each case's window is then done on those rows in Arrow, a join of a few thousand rows
+    that costs less than planning it in the engine."""
     scans = visits(con, lake, days, by="person")
     scans = scans.filter(scans.person_id.isin(sorted({w.person_id for w in windows})))
-    wins = windows_table(windows)
-    own = scans.join(
-        wins,
-        [
-            scans.person_id == wins.person_id,
-            scans.entered_at < wins.window_end,
-            scans.left_at > wins.window_start,
-        ],
+    # Spark returns naive UTC: make every timestamp aware UTC before comparing.
+    found = scans.select("person_id", "venue_code", "entered_at", "left_at").to_pyarrow()
+    found = found.set_column(2, "entered_at", found["entered_at"].cast(TIMESTAMP))
+    found = found.set_column(3, "left_at", found["left_at"].cast(TIMESTAMP))
+    joined = found.join(_windows_arrow(windows), "person_id")
+    # (max/min_element_wise have no timestamp kernels)
+    entered, start = joined["entered_at"], joined["window_start"]
+    left, end = joined["left_at"], joined["window_end"]
+    s = pc.if_else(pc.greater(entered, start), entered, start)
+    e = pc.if_else(pc.less(left, end), left, end)
+    clipped = pa.table(
+        {
+            "case_no": joined["case_no"],
+            "case_person": joined["person_id"],
+            "venue_code": joined["venue_code"],
+            "s": s,
+            "e": e,
+        }
     )
-    clipped = own.select(
-        own.case_no,
-        case_person=own.person_id,
-        venue_code=own.venue_code,
-        s=ibis.greatest(own.entered_at, own.window_start),
-        e=ibis.least(own.left_at, own.window_end),
-    )
-    table = clipped.filter(clipped.s < clipped.e).to_pyarrow()
-    # Spark returns naive UTC: give both sides of the next join the same type.
-    return table.set_column(3, "s", table["s"].cast(TIMESTAMP)).set_column(
-        4, "e", table["e"].cast(TIMESTAMP)
+    return clipped.filter(pc.less(clipped["s"], clipped["e"]))
+
+
+def _windows_arrow(windows: Sequence[CaseWindow]) -> pa.Table:
+    return pa.table(
+        {
+            "case_no": pa.array([w.case_no for w in windows], pa.string()),
+            "person_id": pa.array([w.person_id for w in windows], pa.string()),
+            "window_start": pa.array([w.start for w in windows], TIMESTAMP),
+            "window_end": pa.array([w.end for w in windows], TIMESTAMP),
+        }
     )
 
 
-def co_present(venue_visits: ibis.Table, own: pa.Table) -> ibis.Table:
-    """Others' co-presence with the given clipped visits (the exposures of ``build``).
-    The time span is spelled out as literals, and the cases' visits join as a small
-    in-memory table, so the engine filters the venue-sorted copy by the join's own keys
-    (DuckDB pushes a join filter into the scan) instead of a self-join over every scan of
-    the days. An explicit venue list measured slower: a day's venues spread over every
-    row group, and the list is checked after the columns are read."""
-    first = pc.min(own["s"]).as_py()
-    last = pc.max(own["e"]).as_py()
-    other = venue_visits.filter(
-        venue_visits.entered_at < ibis.literal(last, type=UTC_TIMESTAMP),
-        venue_visits.left_at > ibis.literal(first, type=UTC_TIMESTAMP),
-    )
-    other = other.select(
-        o_person=other.person_id,
-        o_venue=other.venue_code,
-        o_entered=other.entered_at,
-        o_left=other.left_at,
+def co_present(con: BaseBackend, lake: Path, days: list[date], own: pa.Table) -> ibis.Table | None:
+    """Others' co-presence with the clipped visits ``own`` (the exposures of ``build``):
+    day by day, the venue-sorted copy joined with the visits that can meet someone who
+    entered that day (not one that ends before the day's first entry or starts after its
+    last exit, from the files' statistics), as a small in-memory table. On DuckDB the join
+    hands its few hundred venue codes to the scan as a filter (``lake/engine.py``), and the
+    row groups whose venue range holds none of them are never read; one join over all days
+    would carry every day's venues to every day. None when no day can hold a co-presence."""
+    parts: list[ibis.Table] = []
+    for day in days:
+        files = visit_files(lake, day, by="venue")
+        if not files:
+            continue
+        relevant = own
+        bounds = time_bounds(files)
+        if bounds is not None:
+            first_entry, last_exit = bounds
+            relevant = own.filter(
+                pc.and_(
+                    pc.greater(own["e"], pa.scalar(first_entry, TIMESTAMP)),
+                    pc.less(own["s"], pa.scalar(last_exit, TIMESTAMP)),
+                )
+            )
+        if relevant.num_rows:
+            parts.append(_co_present_day(visits(con, lake, [day], by="venue"), relevant))
+    if not parts:
+        return None
+    pairs = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    return pairs.distinct()
+
+
+def _co_present_day(scans: ibis.Table, own: pa.Table) -> ibis.Table:
+    other = scans.select(
+        o_person=scans.person_id,
+        o_venue=scans.venue_code,
+        o_entered=scans.entered_at,
+        o_left=scans.left_at,
     )
     clipped = ibis.memtable(own)
     pairs = clipped.join(
@@ -209,7 +241,7 @@ def co_present(venue_visits: ibis.Table, own: pa.Table) -> ibis.Table:
         venue_code=pairs.venue_code,
         overlap_start=ibis.greatest(pairs.s, pairs.o_entered),
         overlap_end=ibis.least(pairs.e, pairs.o_left),
-    ).distinct()
+    )
 
 
 def exposures(
@@ -223,9 +255,10 @@ def exposures(
     if not days:
         return result
     own = _own_clipped(con, lake, days, windows)
-    if own.num_rows == 0:
+    found = co_present(con, lake, days, own) if own.num_rows else None
+    if found is None:
         return result
-    table = co_present(visits(con, lake, days, by="venue"), own).to_pyarrow()
+    table = found.to_pyarrow()
     # Column-wise, with the timestamps made aware UTC by Arrow rather than row by row.
     columns = [table[name].to_pylist() for name in ("case_no", "person_id", "venue_code")] + [
         table[name].cast(TIMESTAMP).to_pylist() for name in ("overlap_start", "overlap_end")
