@@ -189,9 +189,11 @@ SELECT case_no, person_id, minutes FROM pairs
 def run_sql(
     files: list[Path], pos: pa.Table, policy: Policy, memory_limit: str
 ) -> tuple[Contacts, float, float]:
-    """(contacts, load seconds, query seconds)."""
+    """(contacts, load seconds, query seconds). In memory means in memory: no spilling to
+    disk, so a lake larger than ``memory_limit`` fails with DuckDB's out-of-memory error."""
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET temp_directory = ''")
     listed = ", ".join(f"'{f}'" for f in files)
     _, load = _timed(
         lambda: con.execute(
@@ -314,14 +316,22 @@ def main() -> None:
     if rows > args.memory_max_rows:
         result["duckdb_sql"] = {"skipped": f"{rows:,} scans > --memory-max-rows"}
     else:
-        sql_found, load, query_s = run_sql(files, pos, policy, args.memory_limit)
-        found["duckdb_sql"] = sql_found
-        result["duckdb_sql"] = {
-            "load_s": round(load, 2),
-            "query_s": round(query_s, 3),
-            "peak_rss_mib": _peak_mib(),
-            **_summary(sql_found),
-        }
+        try:
+            sql_found, load, query_s = run_sql(files, pos, policy, args.memory_limit)
+        except duckdb.OutOfMemoryException as exc:
+            result["duckdb_sql"] = {
+                "failed": str(exc).splitlines()[0][:200],
+                "memory_limit": args.memory_limit,
+                "peak_rss_mib": _peak_mib(),
+            }
+        else:
+            found["duckdb_sql"] = sql_found
+            result["duckdb_sql"] = {
+                "load_s": round(load, 2),
+                "query_s": round(query_s, 3),
+                "peak_rss_mib": _peak_mib(),
+                **_summary(sql_found),
+            }
 
     _reset_peak()
     if rows > args.pandas_max_rows:

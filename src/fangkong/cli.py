@@ -12,6 +12,7 @@ from fangkong.people import cli as people_cli
 from fangkong.scans import cli as scans_cli
 from fangkong.storage import migrate
 from fangkong.storage.db import create_store_engine
+from fangkong.testing import cli as testing_cli
 from fangkong.tracing import cli as tracing_cli
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.command("bulletin")(cases_cli.bulletin)
 app.command("demo")(demo_cli.demo)
 app.command("trace")(tracing_cli.trace)
 app.add_typer(tracing_cli.contacts_app, name="contacts")
+app.add_typer(testing_cli.app, name="testing")
 
 
 @db_app.command("upgrade")

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.orm import Session
 
 from fangkong.auth import audit
@@ -22,6 +32,7 @@ from fangkong.storage.db import session_scope
 from fangkong.tabular import ImportReport
 
 console = Console(stderr=True)
+T = TypeVar("T")
 Importer = Callable[..., ImportReport]
 
 
@@ -124,3 +135,55 @@ def run_import(run: Importer, file: Path, *, kind: str | None = None) -> None:
     )
     if report.ignored_columns:
         typer.echo(f"ignored columns: {', '.join(report.ignored_columns)}", err=True)
+
+
+def run_lake_import(
+    file: Path,
+    *,
+    kind: str,
+    run: Callable[[Callable[[int], None]], T],
+    counts: Callable[[T], dict[str, int]],
+    total: int | None = None,
+) -> T:
+    """Run a lake import of FILE (``run(progress)``) under a Rich progress bar with rows/s,
+    and record the attempt in the audit log by actor ``cli``: its counts, or that it was
+    rejected, after printing every row error (then exit 1)."""
+    now = clock().now()
+    started = time.monotonic()
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>12} rows/s"),
+        TimeElapsedColumn(),
+    )
+    rejected: ImportRejected | None = None
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(f"reading {file.name}", total=total, rate="")
+
+        def advance(rows: int) -> None:
+            rate = rows / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=rows, rate=f"{rate:,.0f}")
+
+        try:
+            report = run(advance)
+        except ImportRejected as exc:
+            rejected = exc
+    with unit_of_work() as session:
+        audit.record_import(
+            session,
+            principal=None,
+            actor="cli",
+            kind=kind,
+            filename=file.name,
+            now=now,
+            counts={"rejected": int(rejected.details["report"]["rejected"])}
+            if rejected is not None
+            else counts(report),
+            rejected=rejected is not None,
+        )
+    if rejected is not None:
+        print_import_rejection(rejected)
+        raise typer.Exit(1)
+    return report

@@ -24,6 +24,8 @@ from fangkong.people import api as people_api
 from fangkong.people import pages as people_pages
 from fangkong.regions import api as regions_api
 from fangkong.scans import api as scans_api
+from fangkong.testing import api as testing_api
+from fangkong.testing import pages as testing_pages
 from fangkong.tracing import api as tracing_api
 from fangkong.tracing import pages as tracing_pages
 from fangkong.web import pages as web_pages
@@ -97,11 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         regions_api.router,
         tracing_api.router,
         scans_api.router,
+        testing_api.router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(auth_pages.router)
     app.include_router(web_pages.router)
     app.include_router(people_pages.router)
     app.include_router(tracing_pages.router)
+    app.include_router(testing_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -4,6 +4,7 @@ read back through the case service from the suite's store (SQLite, or PostgreSQL
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -332,8 +333,12 @@ def test_the_command_leaves_a_configured_database_alone(
 def test_the_demo_traces_its_cases(home: Path) -> None:
     from sqlalchemy import func, select
 
+    from fangkong.cases.models import Case
     from fangkong.demo.cli import demo_settings
     from fangkong.deps import open_store
+    from fangkong.people.models import Person
+    from fangkong.testing import outcome
+    from fangkong.testing.models import TestingRound
     from fangkong.tracing.models import Contact
 
     result = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
@@ -343,7 +348,24 @@ def test_the_demo_traces_its_cases(home: Path) -> None:
         degrees = dict(
             session.execute(select(Contact.degree, func.count()).group_by(Contact.degree)).all()
         )
+        round_ = session.scalar(select(TestingRound))
+        cases = session.scalar(select(func.count(Case.id)))
+        positives = outcome.read_positives(home / "demo" / "lake", "ZC-2022-03-16")
+        found_again = session.scalar(
+            select(func.count(Case.id))
+            .join(Person, Person.id == Case.person_id)
+            .where(Person.person_no.in_(positives["person_id"].to_pylist()))
+        )
     store.engine.dispose()
+    # The mass-testing round of 周村区 on 16 March: every due person accounted for, and its
+    # positives are the replay's cases found again, not new ones (the seed figures hold).
+    assert round_ is not None
+    assert round_.code == "ZC-2022-03-16"
+    counts = json.loads(round_.outcome or "{}")["counts"]
+    assert counts["sampled"] + counts["exempt"] + counts["missing"] == counts["due"] > 0
+    assert counts["exempt"] > 0
+    assert cases == 199
+    assert found_again == counts["positive"] == positives.num_rows
     # Household, workplace-unit and venue contacts all exist in the replayed city.
     assert degrees.get("close", 0) > 100
     assert degrees.get("secondary", 0) > 0

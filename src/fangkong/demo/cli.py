@@ -24,6 +24,7 @@ from fangkong.auth import service as auth
 from fangkong.clock import LOCAL_TZ
 from fangkong.config import Settings, get_settings
 from fangkong.demo import load, movement, users
+from fangkong.demo import testing as demo_testing
 from fangkong.demo.city import MIN_SCALE, build_city
 from fangkong.demo.load import to_csv
 from fangkong.demo.outbreak import (
@@ -152,6 +153,13 @@ def demo(
         with _stage("流调 tracing", timings), session_scope(store.sessions) as session:
             traced = load.trace_all(session, lake=lake, policy=policy, now=NOW)
         _print_tracing(traced)
+        with _stage("全员核酸检测 mass testing", timings), session_scope(store.sessions) as session:
+            tested = demo_testing.run(session, lake=lake, policy=policy, now=NOW, seed=seed)
+        console.print(
+            f"  {tested.code}: {tested.due:,} due, {tested.sampled:,} sampled in "
+            f"{tested.tubes:,} tubes, {tested.recalled} recalled from positive pools, "
+            f"found again: {', '.join(tested.positives) or 'none'}"
+        )
         with _stage("演示账号 demo users", timings), session_scope(store.sessions) as session:
             credentials = users.create_users(
                 session, now=NOW, keys=auth.Keys.from_settings(settings)

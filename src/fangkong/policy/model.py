@@ -81,6 +81,40 @@ class TracingPolicy(_Section):
         return self.default_stay_minutes
 
 
+class TestingPolicy(_Section):
+    """全员核酸检测 and routine testing (RULES §5)."""
+
+    allowed_pool_sizes: tuple[int, ...] = Field(
+        (1, 5, 10, 20), description="Tube sizes the labs validate: 1 = single tube, 5/10/20-in-1."
+    )
+    default_pool_size: int = Field(10, ge=1, description="Fixed pool size of a round.")
+    round_hours: int = Field(24, ge=1, description="A city completes a round within this.")
+    people_per_point_min: int = Field(2000, ge=1, description="1 sampling point per 2,000–")
+    people_per_point_max: int = Field(3000, ge=1, description="–3,000 people.")
+    people_per_staff: int = Field(360, ge=1, description="Sampling staff = population ÷ 360.")
+    people_per_table_min: int = Field(600, ge=1, description="1 sampling table per 600–")
+    people_per_table_max: int = Field(800, ge=1, description="–800 people.")
+    recall_hours: int = Field(
+        6, ge=1, description="Members of a positive pool are re-sampled within these hours."
+    )
+    frequencies: dict[str, float] = Field(
+        default_factory=lambda: {
+            "daily": 1.0,
+            "every_2_days": 2.0,
+            "twice_weekly": 3.5,
+            "weekly": 7.0,
+        },
+        description="Days between two tests of a routine-testing frequency.",
+    )
+    routine_groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="Industry → frequency of routine testing of its workers (常态化检测).",
+    )
+
+    def interval_days(self, frequency: str) -> float:
+        return self.frequencies[frequency]
+
+
 class Policy(_Section):
     edition: str
     title: str
@@ -88,6 +122,7 @@ class Policy(_Section):
     base: str | None = None
     community: CommunityPolicy = CommunityPolicy()
     tracing: TracingPolicy = TracingPolicy()
+    testing: TestingPolicy = TestingPolicy()
 
     def rule(self, rule_id: str) -> RuleRef:
         return RuleRef(edition=self.edition, rule=rule_id)

@@ -21,8 +21,10 @@ from fangkong.cases.stats import DayFigures
 from fangkong.clock import today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import NotFound
+from fangkong.lake.layout import lake_root
 from fangkong.policy import Policy, RuleRef
 from fangkong.regions import service as regions
+from fangkong.testing import pages as testing_pages
 from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -250,6 +252,9 @@ def dashboard(
         "units": unit_rows,
         "bulletin": bulletin,
         "chart": chart,
+        "testing_round": testing_pages.open_round_card(
+            session, lake_root(settings.home), principal
+        ),
     }
     return templates.TemplateResponse(
         request, "dashboard.html", context, status_code=400 if error else 200

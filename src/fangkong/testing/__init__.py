@@ -1,0 +1,1 @@
+"""Mass nucleic-acid testing: rounds, pooled samples, lab results, coverage, routine testing."""
