@@ -159,3 +159,32 @@ def test_recall_status_by_hand(
     assert recall.status == "resampled"
     with pytest.raises(ValueError, match="by hand"):
         apply.recall_status(session, recall, status="cleared", now=at(300))
+
+
+def test_three_stages_only_within_the_recall_window(
+    session: Session, round_: service.TestingRound, tmp_path: Path
+) -> None:
+    assert service.three_stages_fit(None, POLICY)  # nothing measured yet
+    assert service.three_stages_fit(3.0, POLICY)  # two lab cycles in 6 h
+    assert not service.three_stages_fit(3.5, POLICY)
+    swab(tmp_path, [(f"P{i:02d}", "A", 5, at(i)) for i in range(5)])
+    lab(tmp_path, ("A", TubeResult.NEGATIVE, at(240)))  # about 4 h from the last swab
+    run(session, round_, tmp_path)
+    assert service.measured_turnaround(session, tmp_path, "3703") == pytest.approx(236 / 60)
+    spec = service.RoundSpec(
+        code="ZC-R2",
+        name="第二轮",
+        city_code="3703",
+        areas=["周村区"],
+        starts_at=START + timedelta(days=1),
+        pool_mode="by_area",
+        three_stage=True,
+        positivity={"周村区": 0.01},
+    )
+    second = service.create_round(
+        session, spec, lake=tmp_path, policy=POLICY, now=START, actor="cdc", scope=CITY
+    )
+    (area,) = second.areas
+    assert (area.pool_size, area.three_stage_size) == (10, None)
+    assert area.pool_rule.endswith("two stages: zibo-2022-03:testing.recall_hours")
+    assert not second.three_stage

@@ -47,6 +47,7 @@ from fangkong.testing.schemas import (
     TallyRead,
     TubeClose,
     TubeClosed,
+    TurnaroundRead,
 )
 from fangkong.tracing import service as tracing_service
 
@@ -502,6 +503,18 @@ def progress(
 ) -> list[ProgressRead]:
     round_ = service.get_round(session, code=code, scope=principal.jurisdiction)
     return [ProgressRead.model_validate(r) for r in lists.progress(lake, round_)]
+
+
+@router.get(
+    "/rounds/{code}/turnaround",
+    response_model=list[TurnaroundRead],
+    summary="Per lab: tubes resulted and hours from a tube's closing to its result",
+)
+def turnaround(
+    code: Annotated[str, CODE], session: SessionDep, lake: LakeDep, principal: Reader
+) -> list[TurnaroundRead]:
+    round_ = service.get_round(session, code=code, scope=principal.jurisdiction)
+    return [TurnaroundRead.model_validate(r) for r in lists.turnaround(lake, round_)]
 
 
 LIST_STATES = {"missing": ("missing",), "recall": ("pool_positive",), "retest": ("retest",)}

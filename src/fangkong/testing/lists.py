@@ -110,6 +110,13 @@ def progress(lake: Path, round_: TestingRound) -> list[dict[str, Any]]:
     return rows
 
 
+def turnaround(lake: Path, round_: TestingRound) -> list[dict[str, Any]]:
+    """Per lab: tubes resulted and the hours from a tube's closing to its result."""
+    _applied(round_)
+    rows: list[dict[str, Any]] = outcome.read_turnaround(lake, round_.code).to_pylist()
+    return rows
+
+
 @dataclass(frozen=True)
 class Listed:
     person_no: str

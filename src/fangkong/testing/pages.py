@@ -603,6 +603,7 @@ def _render_round(
         "applied_at": local_time(round_.applied_at),
         "figures": _figures(found) if found else None,
         "chart": _progress_chart(lake, round_) if found else None,
+        "turnaround": lists.turnaround(lake, round_) if found else [],
         "coverage": coverage,
         "points": points,
         "point_count": point_count,
@@ -1098,4 +1099,5 @@ def open_round_card(session: Session, lake: Path, principal: Principal) -> dict[
         card["rate"] = percent(card["sampled"], card["due"] - exempt)
         card["target"] = card["due"] - exempt  # the rate's denominator, for the bar
         card["applied_at"] = local_time(round_.applied_at)
+        card["chart"] = _progress_chart(lake, round_)  # the whole round's hours
     return card

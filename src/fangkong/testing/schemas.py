@@ -200,6 +200,14 @@ class ProgressRead(BaseModel):
     persons_cumulative: int
 
 
+class TurnaroundRead(BaseModel):
+    lab: str
+    tubes: int
+    median_hours: float | None
+    p90_hours: float | None
+    max_hours: float | None
+
+
 class ListedPerson(BaseModel):
     """A person of a missing or recall list; name and phone masked unless the caller may
     read personal data."""

@@ -30,7 +30,7 @@ from fangkong.errors import Conflict, InvalidInput, NotFound
 from fangkong.people.models import Community, Person, Workplace
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
-from fangkong.testing import pooling
+from fangkong.testing import outcome, pooling
 from fangkong.testing.models import (
     Recall,
     RoundArea,
@@ -173,19 +173,48 @@ class RoundSpec:
 
 
 def _pool_for(
-    area: AreaRef, p: float, spec: RoundSpec, policy: Policy, fixed: int
+    p: float, spec: RoundSpec, policy: Policy, fixed: int, three_stage: bool
 ) -> tuple[int, int | None, str]:
     """(pool size, sub-pool size for three stages or None, the rule that chose it)."""
     allowed = policy.testing.allowed_pool_sizes
     if spec.pool_mode == "fixed":
         return fixed, None, f"{policy.rule('testing.fixed_pool')}:{fixed}"
-    scheme = pooling.choose_scheme(p, allowed, three_stage=spec.three_stage)
+    scheme = pooling.choose_scheme(p, allowed, three_stage=three_stage)
     second = scheme.sizes[1] if len(scheme.sizes) > 1 else None
     rule = (
         f"{policy.rule('testing.dorfman')}:p={p:.4%},{scheme.label},"
         f"E={scheme.expected_tests(p):.3f}/person"
     )
+    if spec.three_stage and not three_stage:
+        rule += f",two stages: {policy.rule('testing.recall_hours')}"
     return scheme.sizes[0], second, rule
+
+
+def measured_turnaround(session: Session, lake: Path, city_code: str) -> float | None:
+    """Hours from a tube's closing to its result in the city's last applied round (the
+    tubes-weighted mean of the labs' medians); None before any round was applied."""
+    last = session.scalar(
+        select(TestingRound)
+        .where(TestingRound.city_code == city_code, TestingRound.applied_at.is_not(None))
+        .order_by(TestingRound.applied_at.desc())
+        .limit(1)
+    )
+    if last is None:
+        return None
+    try:
+        rows = outcome.read_turnaround(lake, last.code).to_pylist()
+    except (NotFound, FileNotFoundError, OSError):
+        return None
+    weighted = [(r["tubes"], r["median_hours"]) for r in rows if r["median_hours"] is not None]
+    tubes = sum(n for n, _ in weighted)
+    return sum(n * h for n, h in weighted) / tubes if tubes else None
+
+
+def three_stages_fit(hours: float | None, policy: Policy) -> bool:
+    """Three stages put one more lab cycle between a positive pool and its members' single
+    tubes: allowed only when two cycles fit in the policy's recall window (unknown
+    turnaround: allowed)."""
+    return hours is None or 2 * hours <= policy.testing.recall_hours
 
 
 def create_round(
@@ -238,6 +267,9 @@ def create_round(
     for value in measured.values():
         if not 0 <= value <= 1:
             raise InvalidInput(f"positivity {value} is not a share between 0 and 1")
+    three_stage = spec.three_stage and three_stages_fit(
+        measured_turnaround(session, lake, spec.city_code), policy
+    )
     round_ = TestingRound(
         code=spec.code,
         name=spec.name,
@@ -247,7 +279,7 @@ def create_round(
         ends_at=ends_at,
         pool_mode=spec.pool_mode,
         pool_size=fixed,
-        three_stage=spec.three_stage,
+        three_stage=three_stage,
         status="open",
         rule=str(policy.rule("testing.round")),
         created_by=actor,
@@ -258,7 +290,7 @@ def create_round(
         p = measured.get(ref.code)
         if p is None:
             p = _recent_positivity(session, ref, populations[ref.code], spec.starts_at.date())
-        size, second, rule = _pool_for(ref, p, spec, policy, fixed)
+        size, second, rule = _pool_for(p, spec, policy, fixed, three_stage)
         round_.areas.append(
             RoundArea(
                 level=ref.level,
