@@ -9,7 +9,7 @@ community already did (a recall re-sampled stays re-sampled until its result).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -266,15 +266,3 @@ def recall_status(session: Session, recall: Recall, *, status: str, now: datetim
         return recall
     recall.status, recall.updated_at = status, now
     return recall
-
-
-def recall_persons(rows: Sequence[tuple[Recall, Person]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "person_no": p.person_no,
-            "tube_barcode": r.tube_barcode,
-            "sampled_at": r.sampled_at,
-            "status": r.status,
-        }
-        for r, p in rows
-    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -719,24 +719,5 @@ def recalls_of(
             district_code=r.district_code,
             street_code=r.street_code,
             community_id=r.community_id,
-        )
-    ]
-
-
-def outcome_json(values: object) -> str:
-    """A dataclass (RoundOutcome) as stored JSON; dates and paths as text."""
-    data = asdict(values) if hasattr(values, "__dataclass_fields__") else values  # type: ignore[call-overload]
-    return json.dumps(data, ensure_ascii=False, default=str)
-
-
-def _scope_rows(rows: Sequence[dict[str, Any]], scope: Jurisdiction, city_code: str) -> list[Any]:
-    return [
-        r
-        for r in rows
-        if scope.covers(
-            city_code=city_code,
-            district_code=r.get("district_code"),
-            street_code=r.get("street_code"),
-            community_id=r.get("community_id"),
         )
     ]
