@@ -1,5 +1,5 @@
-"""Tables of mass testing: rounds and their areas, exemptions, sampling points, recalls,
-and the key populations under routine testing.
+"""Tables of mass testing: rounds and their areas, exemptions, sampling points, recalls.
+(The key populations under routine testing are the policy's: ``testing.routine_groups``.)
 
 Samples and lab results are not here: at a city's scale (25.7 M samples in 2.43 M tubes in
 a day) they live in the event lake (``testing/lake.py``). The database holds what people
@@ -137,19 +137,3 @@ class Recall(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class RoutineGroup(Base):
-    """A key population under routine testing (常态化检测): the workers of an industry,
-    tested at a frequency set by the policy (RULES §5; seed 001: workers once a week)."""
-
-    __tablename__ = "routine_group"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
-    industry: Mapped[str] = mapped_column(String(32), index=True)
-    frequency: Mapped[str] = mapped_column(String(16))
-    interval_days: Mapped[float] = mapped_column(Float)
-    rule: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
