@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import time
+from itertools import pairwise
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Section(BaseModel):
@@ -115,6 +119,112 @@ class TestingPolicy(_Section):
         return self.frequencies[frequency]
 
 
+StageKind = Literal[
+    "centralized", "home_isolation", "home_monitoring", "rehabilitation", "tests_only"
+]
+
+
+class Stage(_Section):
+    """One stage of a quarantine or monitoring schedule; its days follow the previous stage's."""
+
+    kind: StageKind = Field(
+        ...,
+        description="集中隔离 / 居家隔离 / 居家健康监测 / 康复医学观察, or tests_only: no "
+        "restriction, only tests within a window (low-risk-zone arrivals).",
+    )
+    days: int = Field(
+        ..., ge=1, description="Length in local calendar days; for tests_only, the window."
+    )
+    test_days: tuple[int, ...] = Field(
+        (), description="Days of the stage with a nucleic-acid test, day 1 = the stage's first day."
+    )
+    release_two_labs: bool = Field(
+        False, description="The release test (the stage's last day) goes to two labs (8th ed.)."
+    )
+    test_gap_hours: int | None = Field(
+        None,
+        ge=1,
+        description="Least hours between two tests; the test days are then spaced so that any "
+        "sampling hours keep the gap.",
+    )
+
+    @model_validator(mode="after")
+    def _test_days_fit(self) -> Stage:
+        days = self.test_days
+        if any(d < 1 or d > self.days for d in days):
+            raise ValueError(f"test days {days} must lie within 1..{self.days}")
+        if list(days) != sorted(set(days)):
+            raise ValueError(f"test days {days} must be increasing, without repeats")
+        if self.release_two_labs and self.days not in days:
+            raise ValueError("release_two_labs needs a test on the stage's last day")
+        if self.test_gap_hours is not None:
+            # a test at 23:59 on day a and one at 00:00 on day b are (b - a - 1) days apart
+            least = 1 + -(-self.test_gap_hours // 24)
+            if any(b - a < least for a, b in pairwise(days)):
+                raise ValueError(f"test days {days} must be {least} days apart")
+        return self
+
+
+class ReportWindow(_Section):
+    """A local time span in which a person under home monitoring reports a temperature."""
+
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReportWindow:
+        if self.opens >= self.closes:
+            raise ValueError(f"report window opens ({self.opens}) after it closes ({self.closes})")
+        return self
+
+
+class QuarantinePolicy(_Section):
+    """转运隔离、健康监测 (RULES §3): per kind of person, the stages in order.
+
+    An empty list means the edition does not identify (or does not quarantine) that kind.
+    """
+
+    close: tuple[Stage, ...] = Field((), description="密切接触者.")
+    secondary: tuple[Stage, ...] = Field((), description="密接的密接.")
+    high_risk: tuple[Stage, ...] = Field((), description="Arrivals from a high-risk zone.")
+    medium_risk: tuple[Stage, ...] = Field((), description="Arrivals from a medium-risk zone.")
+    low_risk: tuple[Stage, ...] = Field((), description="Arrivals from a low-risk zone.")
+    discharged: tuple[Stage, ...] = Field((), description="Cases discharged from hospital.")
+    fever_celsius: float = Field(
+        37.3,
+        gt=35,
+        lt=42,
+        description="A temperature at or above it is fever (home health monitoring).",
+    )
+    symptoms: tuple[str, ...] = Field(
+        ("fever", "dry_cough", "fatigue", "sore_throat", "loss_of_smell_or_taste", "diarrhoea"),
+        description="Symptom codes reported at once under home health monitoring.",
+    )
+    report_windows: dict[str, ReportWindow] = Field(
+        default_factory=lambda: {
+            "morning": ReportWindow(opens=time(6), closes=time(12)),
+            "evening": ReportWindow(opens=time(18), closes=time(23)),
+        },
+        description="Temperature taken morning and evening: the local windows for each report. "
+        "The protocols name no hours; these are a working default to set locally.",
+    )
+
+    KINDS: ClassVar[tuple[str, ...]] = (
+        "close",
+        "secondary",
+        "high_risk",
+        "medium_risk",
+        "low_risk",
+        "discharged",
+    )
+
+    def stages(self, kind: str) -> tuple[Stage, ...]:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown kind of person {kind!r}; known: {', '.join(self.KINDS)}")
+        stages: tuple[Stage, ...] = getattr(self, kind)
+        return stages
+
+
 class Policy(_Section):
     edition: str
     title: str
@@ -123,6 +233,7 @@ class Policy(_Section):
     community: CommunityPolicy = CommunityPolicy()
     tracing: TracingPolicy = TracingPolicy()
     testing: TestingPolicy = TestingPolicy()
+    quarantine: QuarantinePolicy = QuarantinePolicy()
 
     def rule(self, rule_id: str) -> RuleRef:
         return RuleRef(edition=self.edition, rule=rule_id)

@@ -1,0 +1,1 @@
+"""Transfer, quarantine and health monitoring: orders, sites, tests, home monitoring."""
