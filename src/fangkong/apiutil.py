@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
 
 from fastapi import UploadFile
 from sqlalchemy.orm import Session
@@ -13,6 +15,8 @@ from fangkong.clock import Clock
 from fangkong.errors import FangkongError
 from fangkong.tabular import ImportReport
 
+T = TypeVar("T")
+
 
 def audited_import(
     run: Callable[..., ImportReport],
@@ -22,18 +26,41 @@ def audited_import(
     clock: Clock,
     principal: Principal,
 ) -> ImportReport:
-    """Run an importer in the caller's jurisdiction and record the attempt: its counts, or
-    that it was rejected (that entry is committed although the request fails)."""
+    """Run a registry importer on an upload in the caller's jurisdiction, audited (see
+    ``audited``)."""
     filename = file.filename or "upload.csv"
     now = clock.now()
-    try:
-        report = run(
+    return audited(
+        lambda: run(
             session,
             data=file.file.read(),
             filename=filename,
             now=now,
             scope=principal.jurisdiction,
-        )
+        ),
+        kind=kind,
+        filename=filename,
+        session=session,
+        now=now,
+        principal=principal,
+        counts=lambda r: {"added": r.added, "updated": r.updated, "unchanged": r.unchanged},
+    )
+
+
+def audited(
+    run: Callable[[], T],
+    *,
+    kind: str,
+    filename: str,
+    session: Session,
+    now: datetime,
+    principal: Principal,
+    counts: Callable[[T], dict[str, int]],
+) -> T:
+    """Run an import and record the attempt at ``now``: its ``counts``, or that it was
+    rejected (that entry is committed although the request fails)."""
+    try:
+        report = run()
     except FangkongError as exc:
         # A rejected or unreadable file wrote nothing (savepoint); the attempt is kept
         # although the request fails, so it is committed here, before the request's
@@ -52,11 +79,6 @@ def audited_import(
         session.commit()
         raise
     audit.record_import(
-        session,
-        principal=principal,
-        kind=kind,
-        filename=filename,
-        now=now,
-        counts={"added": report.added, "updated": report.updated, "unchanged": report.unchanged},
+        session, principal=principal, kind=kind, filename=filename, now=now, counts=counts(report)
     )
     return report

@@ -72,17 +72,20 @@ def parse_day(value: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a day in the form YYYY-MM-DD") from None
 
 
-def print_import_rejection(exc: ImportRejected) -> None:
-    """Print a rejected import: the counts, every error as ``row R, column C: reason``."""
+def print_import_rejection(exc: ImportRejected, *, lake: bool = False) -> None:
+    """Print a rejected import: the counts (a lake import counts duplicates, a registry
+    import updates), every error as ``row R, column C: reason``, and how many errors were
+    left out of the list."""
     out = console
-    out.print(
-        f"added 0, updated 0, unchanged 0, rejected {exc.details['report']['rejected']}",
-        markup=False,
-    )
+    rejected = exc.details["report"]["rejected"]
+    counts = "added 0, duplicates 0" if lake else "added 0, updated 0, unchanged 0"
+    out.print(f"{counts}, rejected {rejected}", markup=False)
     for err in exc.details["errors"]:
         column = f", column {err['column']}" if err["column"] else ""
         value = f" (value {err['value']!r})" if err.get("value") is not None else ""
         out.print(f"row {err['row']}{column}: {err['reason']}{value}", markup=False, soft_wrap=True)
+    if exc.details.get("unlisted"):
+        out.print(f"… and {exc.details['unlisted']} more error(s)", markup=False)
     out.print("[red]nothing was imported[/red]")
 
 
@@ -141,13 +144,15 @@ def run_lake_import(
     file: Path,
     *,
     kind: str,
-    run: Callable[[Callable[[int], None]], T],
+    run: Callable[[Session, Callable[[int], None]], T],
     counts: Callable[[T], dict[str, int]],
+    rows: Callable[[T], int],
     total: int | None = None,
 ) -> T:
-    """Run a lake import of FILE (``run(progress)``) under a Rich progress bar with rows/s,
-    and record the attempt in the audit log by actor ``cli``: its counts, or that it was
-    rejected, after printing every row error (then exit 1)."""
+    """Run a lake import of FILE (``run(session, progress)``) in one unit of work, under a
+    Rich progress bar with rows/s, and record the attempt in the audit log by actor
+    ``cli``: its ``counts``, or that it was rejected, after printing every row error (then
+    exit 1). ``rows`` gives the rows a finished import read, to close the bar."""
     now = clock().now()
     started = time.monotonic()
     columns = (
@@ -159,31 +164,45 @@ def run_lake_import(
         TimeElapsedColumn(),
     )
     rejected: ImportRejected | None = None
-    with Progress(*columns, console=console, transient=False) as bar:
+    with unit_of_work() as session, Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(f"reading {file.name}", total=total, rate="")
 
-        def advance(rows: int) -> None:
-            rate = rows / max(time.monotonic() - started, 1e-6)
-            bar.update(task, completed=rows, rate=f"{rate:,.0f}")
+        def advance(done: int) -> None:
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=done, rate=f"{rate:,.0f}")
 
         try:
-            report = run(advance)
+            report = run(session, advance)
         except ImportRejected as exc:
+            # caught here, not by unit_of_work, so that every row error is printed
             rejected = exc
-    with unit_of_work() as session:
-        audit.record_import(
-            session,
-            principal=None,
-            actor="cli",
-            kind=kind,
-            filename=file.name,
-            now=now,
-            counts={"rejected": int(rejected.details["report"]["rejected"])}
-            if rejected is not None
-            else counts(report),
-            rejected=rejected is not None,
-        )
+            session.rollback()
+        else:
+            done = rows(report)
+            rate = done / max(time.monotonic() - started, 1e-6)
+            bar.update(task, total=done, completed=done, rate=f"{rate:,.0f}")
+            audit.record_import(
+                session,
+                principal=None,
+                actor="cli",
+                kind=kind,
+                filename=file.name,
+                now=now,
+                counts=counts(report),
+            )
     if rejected is not None:
-        print_import_rejection(rejected)
+        # The rejected attempt is kept on its own: the import itself wrote nothing.
+        with unit_of_work() as session:
+            audit.record_import(
+                session,
+                principal=None,
+                actor="cli",
+                kind=kind,
+                filename=file.name,
+                now=now,
+                counts={"rejected": int(rejected.details["report"]["rejected"])},
+                rejected=True,
+            )
+        print_import_rejection(rejected, lake=True)
         raise typer.Exit(1)
     return report

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from fangkong import cliutil, config
-from fangkong.auth import audit
-from fangkong.errors import ImportRejected
 from fangkong.lake.layout import lake_root
 from fangkong.scans import importer, service
 
@@ -46,75 +35,23 @@ def import_scans(file: Path = FILE) -> None:
     """Import scans. All or nothing: any bad row rejects the file; re-importing adds
     nothing (duplicates are counted)."""
     now = cliutil.clock().now()
-    started = time.monotonic()
-    columns = (
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:>12} rows/s"),
-        TimeElapsedColumn(),
+    report = cliutil.run_lake_import(
+        file,
+        kind="scan",
+        run=lambda session, progress: importer.import_scans(
+            session,
+            data=file,
+            filename=file.name,
+            now=now,
+            scope=cliutil.city_scope(),
+            lake=_lake(),
+            policy=cliutil.policy().tracing,
+            progress=progress,
+        ),
+        counts=lambda r: {"added": r.added, "unchanged": r.unchanged},
+        rows=lambda r: r.added + r.unchanged,
+        total=_total_rows(file),
     )
-    rejected: ImportRejected | None = None
-    with (
-        cliutil.unit_of_work() as session,
-        Progress(*columns, console=cliutil.console, transient=False) as bar,
-    ):
-        task = bar.add_task(f"reading {file.name}", total=_total_rows(file), rate="")
-
-        def advance(rows: int) -> None:
-            rate = rows / max(time.monotonic() - started, 1e-6)
-            bar.update(task, completed=rows, rate=f"{rate:,.0f}")
-
-        try:
-            report = importer.import_scans(
-                session,
-                data=file,
-                filename=file.name,
-                now=now,
-                scope=cliutil.city_scope(),
-                lake=_lake(),
-                policy=cliutil.policy().tracing,
-                progress=advance,
-            )
-        except ImportRejected as exc:
-            rejected = exc
-        else:
-            total = report.added + report.unchanged
-            elapsed = max(time.monotonic() - started, 1e-6)
-            bar.update(task, total=total, completed=total, rate=f"{total / elapsed:,.0f}")
-            audit.record_import(
-                session,
-                principal=None,
-                actor="cli",
-                kind="scan",
-                filename=file.name,
-                now=now,
-                counts={"added": report.added, "unchanged": report.unchanged},
-            )
-    if rejected is not None:
-        count = int(rejected.details["report"]["rejected"])
-        with cliutil.unit_of_work() as session:
-            audit.record_import(
-                session,
-                principal=None,
-                actor="cli",
-                kind="scan",
-                filename=file.name,
-                now=now,
-                counts={"rejected": count},
-                rejected=True,
-            )
-        out = cliutil.console
-        out.print(f"added 0, duplicates 0, rejected {count}", markup=False)
-        for err in rejected.details["errors"]:
-            column = f", column {err['column']}" if err["column"] else ""
-            value = f" (value {err['value']!r})" if err.get("value") is not None else ""
-            out.print(f"row {err['row']}{column}: {err['reason']}{value}", markup=False)
-        if rejected.details.get("unlisted"):
-            out.print(f"… and {rejected.details['unlisted']} more error(s)", markup=False)
-        out.print("[red]nothing was imported[/red]")
-        raise typer.Exit(1)
     typer.echo(f"added {report.added}, duplicates {report.unchanged}, rejected 0")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path as FilePath
 from pathlib import PurePath
@@ -15,11 +14,12 @@ from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, Up
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from fangkong.apiutil import audited
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
-from fangkong.errors import FangkongError, InvalidInput, NotFound
+from fangkong.errors import InvalidInput, NotFound
 from fangkong.lake.layout import lake_root
 from fangkong.people.masking import mask_name, mask_phone
 from fangkong.people.models import Person
@@ -222,43 +222,6 @@ def _upload(file: UploadFile, lake: FilePath) -> tuple[FilePath, str]:
     return target, name
 
 
-def _import_audited(
-    session: Session,
-    principal: Principal,
-    clock: ClockDep,
-    kind: str,
-    name: str,
-    run: Callable[[], T],
-    counts: Callable[[T], dict[str, int]],
-) -> T:
-    """Run a lake import and record the attempt, kept even when it is rejected."""
-    try:
-        report = run()
-    except FangkongError as exc:
-        rejected = exc.details.get("report", {}).get("rejected", 0)
-        session.rollback()
-        audit.record_import(
-            session,
-            principal=principal,
-            kind=kind,
-            filename=name,
-            now=clock.now(),
-            counts={"rejected": int(rejected)},
-            rejected=True,
-        )
-        session.commit()
-        raise
-    audit.record_import(
-        session,
-        principal=principal,
-        kind=kind,
-        filename=name,
-        now=clock.now(),
-        counts=counts(report),
-    )
-    return report
-
-
 def _sample_read(report: samples.SampleImportReport) -> SampleImportRead:
     return SampleImportRead(
         round_code=report.round_code,
@@ -323,16 +286,16 @@ def import_samples(
     service.require_open(round_)
     path, name = _upload(file, lake)
     try:
-        report = _import_audited(
-            session,
-            principal,
-            clock,
-            "testing_sample",
-            name,
+        report = audited(
             lambda: samples.import_samples(
                 lake, round_.code, path, allowed_sizes=policy.testing.allowed_pool_sizes
             ),
-            lambda r: {"added": r.added, "duplicates": r.duplicates},
+            kind="testing_sample",
+            filename=name,
+            session=session,
+            now=clock.now(),
+            principal=principal,
+            counts=lambda r: {"added": r.added, "duplicates": r.duplicates},
         )
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
@@ -422,14 +385,14 @@ def import_results(
     round_ = service.round_for_lab(session, code=code, scope=principal.jurisdiction)
     path, name = _upload(file, lake)
     try:
-        report = _import_audited(
-            session,
-            principal,
-            clock,
-            "testing_result",
-            name,
+        report = audited(
             lambda: results.import_results(lake, round_.code, path, source=f"file:{name}"),
-            lambda r: {"added": r.added, "duplicates": r.duplicates, "positive": r.positive},
+            kind="testing_result",
+            filename=name,
+            session=session,
+            now=clock.now(),
+            principal=principal,
+            counts=lambda r: {"added": r.added, "duplicates": r.duplicates, "positive": r.positive},
         )
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)

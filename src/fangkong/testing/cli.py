@@ -143,10 +143,11 @@ def import_samples(file: Path = FILE, round_code: str = ROUND) -> None:
     report = cliutil.run_lake_import(
         file,
         kind="testing_sample",
-        run=lambda progress: samples.import_samples(
+        run=lambda _, progress: samples.import_samples(
             lake, round_code, file, allowed_sizes=sizes, progress=progress
         ),
         counts=lambda r: {"added": r.added, "duplicates": r.duplicates},
+        rows=lambda r: r.rows,
         total=_parquet_rows(file),
     )
     out.print(
@@ -170,7 +171,7 @@ def import_results(
         try:
             source = parse_bundle(file.read_bytes())
         except ImportRejected as exc:
-            cliutil.print_import_rejection(exc)
+            cliutil.print_import_rejection(exc, lake=True)
             raise typer.Exit(1) from None
         except InvalidInput as exc:
             cliutil.console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
@@ -178,10 +179,11 @@ def import_results(
     report = cliutil.run_lake_import(
         file,
         kind="testing_result",
-        run=lambda progress: results.import_results(
+        run=lambda _, progress: results.import_results(
             lake, round_code, source, source=f"file:{file.name}", progress=progress
         ),
         counts=lambda r: {"added": r.added, "duplicates": r.duplicates, "positive": r.positive},
+        rows=lambda r: r.rows,
     )
     out.print(
         f"added {report.added:,}, duplicates {report.duplicates:,}, positive {report.positive:,}, "
