@@ -124,29 +124,38 @@ def lake_lock(lake: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _workspace(lake: Path) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
+def workspace(
+    lake: Path, *, memory_limit: str = MEMORY_LIMIT, preserve_insertion_order: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with a memory limit (the lake's by default), spilling to a
+    staging folder of the lake that is removed afterwards. Timestamps are compared in UTC.
+    Without ``preserve_insertion_order`` DuckDB may reorder rows no query orders, and needs
+    less memory for it."""
     work = lake / "_staging" / uuid.uuid4().hex
     work.mkdir(parents=True)
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.execute(f"SET temp_directory = '{_sql_path(work)}'")
-        yield work, con
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET temp_directory = '{sql_path(work)}'")
+        if not preserve_insertion_order:
+            con.execute("SET preserve_insertion_order = false")
+        yield con
     finally:
         con.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _sql_path(path: Path) -> str:
+def sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
 def _file_list(files: list[Path]) -> str:
-    return "[" + ", ".join(f"'{_sql_path(f)}'" for f in files) + "]"
+    return "[" + ", ".join(f"'{sql_path(f)}'" for f in files) + "]"
 
 
-def _hidden(final: Path) -> Path:
+def hidden_name(final: Path) -> Path:
+    """Where a file is written before it appears by rename (never read: a dot-file)."""
     return final.with_name("." + final.name)
 
 
@@ -155,7 +164,7 @@ def write_scans(lake: Path, table: pa.Table) -> WriteReport:
     table = table.select(SCANS.names).cast(SCANS)
     if table.num_rows == 0:
         return WriteReport()
-    with _workspace(lake) as (_, con):
+    with workspace(lake) as con:
         con.register("incoming", table)
         return _publish(lake, con, "SELECT * FROM incoming", table.num_rows)
 
@@ -164,7 +173,7 @@ def write_scan_files(lake: Path, files: list[Path], rows: int) -> WriteReport:
     """Append scans staged as Parquet files of ``layout.SCANS`` (a large import)."""
     if not files or rows == 0:
         return WriteReport()
-    with _workspace(lake) as (_, con):
+    with workspace(lake) as con:
         return _publish(
             lake, con, f"SELECT {_COLUMNS} FROM read_parquet({_file_list(files)})", rows
         )
@@ -199,26 +208,27 @@ def _publish(lake: Path, con: duckdb.DuckDBPyConnection, source: str, rows: int)
                 folder.mkdir(parents=True, exist_ok=True)
                 final = folder / f"{PART_PREFIX}{uuid.uuid4().hex}.parquet"
                 written.append(final)
-                _copy(
+                copy_parquet(
                     con,
                     f"SELECT {_COLUMNS} FROM {fresh} WHERE day = DATE '{day.isoformat()}' "
                     "ORDER BY venue_code, entered_at",
-                    _hidden(final),
+                    hidden_name(final),
                     ROW_GROUP_ROWS,
                 )
             # Every day is written before any appears.
             for final in written:
-                os.replace(_hidden(final), final)
+                os.replace(hidden_name(final), final)
                 report.files.append(final)
         finally:
             for final in written:
-                _hidden(final).unlink(missing_ok=True)
+                hidden_name(final).unlink(missing_ok=True)
     return report
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path, row_group: int) -> None:
+def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path, row_group: int) -> None:
+    """``query`` into a Parquet file of the lake's format (zstd, version 2)."""
     con.execute(
-        f"COPY ({query}) TO '{_sql_path(target)}' "
+        f"COPY ({query}) TO '{sql_path(target)}' "
         f"(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE {row_group})"
     )
 
@@ -238,7 +248,7 @@ def compact(lake: Path, day: date) -> CompactReport:
             report.file = files[0]
             report.rows = pq.ParquetFile(files[0]).metadata.num_rows
             return report
-        with _workspace(lake) as (_, con):
+        with workspace(lake) as con:
             source = f"SELECT {_COLUMNS} FROM read_parquet({_file_list(files)})"
             total = con.execute(f"SELECT count(*) FROM ({source})").fetchone()
             con.execute(f"CREATE TEMP TABLE day AS {_DEDUP.format(source=source)}")
@@ -247,23 +257,23 @@ def compact(lake: Path, day: date) -> CompactReport:
             person = SCANS_BY_PERSON.day_dir(lake, day) / name
             person.parent.mkdir(parents=True, exist_ok=True)
             try:
-                _copy(
+                copy_parquet(
                     con,
                     "SELECT * FROM day ORDER BY venue_code, entered_at",
-                    _hidden(main),
+                    hidden_name(main),
                     ROW_GROUP_ROWS,
                 )
-                _copy(
+                copy_parquet(
                     con,
                     "SELECT * FROM day ORDER BY person_id, entered_at",
-                    _hidden(person),
+                    hidden_name(person),
                     PERSON_ROW_GROUP_ROWS,
                 )
-                os.replace(_hidden(main), main)
-                os.replace(_hidden(person), person)
+                os.replace(hidden_name(main), main)
+                os.replace(hidden_name(person), person)
             finally:
-                _hidden(main).unlink(missing_ok=True)
-                _hidden(person).unlink(missing_ok=True)
+                hidden_name(main).unlink(missing_ok=True)
+                hidden_name(person).unlink(missing_ok=True)
             rows = con.execute("SELECT count(*) FROM day").fetchone()
         for old in [*files, *indexed]:
             old.unlink(missing_ok=True)

@@ -44,7 +44,16 @@ import pyarrow as pa
 from fangkong.errors import InvalidInput
 from fangkong.lake.layout import PART_PREFIX, TIMESTAMP
 from fangkong.lake.reading import RowErrors
-from fangkong.lake.writer import LOCAL_TZ, MEMORY_LIMIT, STALE_SECONDS, lake_lock
+from fangkong.lake.writer import (
+    LOCAL_TZ,
+    MEMORY_LIMIT,
+    STALE_SECONDS,
+    copy_parquet,
+    hidden_name,
+    lake_lock,
+    sql_path,
+)
+from fangkong.lake.writer import workspace as lake_workspace
 from fangkong.tabular import RowError
 
 ROUND_CODE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
@@ -139,24 +148,9 @@ def testing_lock(lake: Path) -> Iterator[None]:
 def workspace(
     lake: Path, *, memory_limit: str = MEMORY_LIMIT
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection with a memory limit (the lake's by default), spilling to a
-    staging folder that is removed afterwards. Timestamps are compared in UTC."""
-    work = lake / "_staging" / uuid.uuid4().hex
-    work.mkdir(parents=True)
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = '{sql_path(work)}'")
-        con.execute("SET preserve_insertion_order = false")
+    """The lake's DuckDB workspace, free to reorder rows no query orders."""
+    with lake_workspace(lake, memory_limit=memory_limit, preserve_insertion_order=False) as con:
         yield con
-    finally:
-        con.close()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def sql_text(value: str) -> str:
@@ -181,10 +175,7 @@ def view(
 def copy(
     con: duckdb.DuckDBPyConnection, query: str, target: Path, row_group: int = ROW_GROUP_ROWS
 ) -> None:
-    con.execute(
-        f"COPY ({query}) TO '{sql_path(target)}' "
-        f"(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE {row_group})"
-    )
+    copy_parquet(con, query, target, row_group)
 
 
 def publish(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
@@ -195,10 +186,6 @@ def publish(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
         os.replace(hidden, target)
     finally:
         hidden.unlink(missing_ok=True)
-
-
-def hidden_name(final: Path) -> Path:
-    return final.with_name("." + final.name)
 
 
 PROBLEMS = 'CREATE TEMP TABLE problems ("row" BIGINT, col VARCHAR, reason VARCHAR, value VARCHAR)'

@@ -55,7 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fangkong.errors import InvalidInput, NotFound
-from fangkong.lake.writer import LOCAL_TZ
+from fangkong.lake.writer import LOCAL_TZ, sql_path
 from fangkong.testing import lake as tlake
 from fangkong.testing.pooling import VALIDATED_SIZES, entropy_floor, expected_tests_per_person
 
@@ -175,7 +175,7 @@ def apply_round(
             con.execute("DROP TABLE persons")
             con.execute(
                 f"CREATE TEMP VIEW status AS "
-                f"SELECT * FROM read_parquet('{tlake.sql_path(files['status'])}')"
+                f"SELECT * FROM read_parquet('{sql_path(files['status'])}')"
             )
             stages.done("status")
             tlake.copy(con, _RECALL, files["recall"])
@@ -262,7 +262,7 @@ def _load_due(con: duckdb.DuckDBPyConnection, due: Path) -> None:
         SELECT person_id::VARCHAR AS person_id, community_id::BIGINT AS community_id,
             community_name::VARCHAR AS community_name, street_code::VARCHAR AS street_code,
             district_code::VARCHAR AS district_code
-        FROM read_parquet('{tlake.sql_path(due)}')
+        FROM read_parquet('{sql_path(due)}')
         """
     )
     nulls = tlake.count(con, "SELECT count(*) FROM due WHERE person_id IS NULL")

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.lake.writer import sql_path
 from fangkong.people.models import Person, Workplace
 from fangkong.people.vocab import INDUSTRIES
 from fangkong.policy import Policy
-from fangkong.testing.lake import SAMPLE_STREAM, sql_path, testing_root
+from fangkong.testing.lake import SAMPLE_STREAM, testing_root
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 STATUSES = {"compliant": "按期检测", "overdue": "逾期未检", "never": "从未检测"}
