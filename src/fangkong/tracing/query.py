@@ -59,16 +59,7 @@ def read_visits(
 
 
 def windows_table(windows: Sequence[CaseWindow]) -> ibis.Table:
-    return ibis.memtable(
-        pa.table(
-            {
-                "case_no": pa.array([w.case_no for w in windows], pa.string()),
-                "person_id": pa.array([w.person_id for w in windows], pa.string()),
-                "window_start": pa.array([w.start for w in windows], TIMESTAMP),
-                "window_end": pa.array([w.end for w in windows], TIMESTAMP),
-            }
-        )
-    )
+    return ibis.memtable(_windows_arrow(windows))
 
 
 def build(
