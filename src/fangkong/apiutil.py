@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from fastapi import UploadFile
+from fastapi import Path, Query, UploadFile
 from sqlalchemy.orm import Session
 
 from fangkong.auth import audit
@@ -82,3 +82,10 @@ def audited(
         session, principal=principal, kind=kind, filename=filename, now=now, counts=counts(report)
     )
     return report
+
+
+# A row id in a path or a query: bounded to the databases' 32-bit integer keys, so that an
+# absurd number is a 422, not a database error.
+MAX_ROW_ID = 2**31 - 1
+RowIdQuery = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

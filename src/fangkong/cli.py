@@ -9,6 +9,8 @@ from fangkong.cases import cli as cases_cli
 from fangkong.config import get_settings
 from fangkong.demo import cli as demo_cli
 from fangkong.people import cli as people_cli
+from fangkong.quarantine import cli as quarantine_cli
+from fangkong.quarantine import monitoring_cli
 from fangkong.scans import cli as scans_cli
 from fangkong.storage import migrate
 from fangkong.storage.db import create_store_engine
@@ -36,6 +38,9 @@ app.command("demo")(demo_cli.demo)
 app.command("trace")(tracing_cli.trace)
 app.add_typer(tracing_cli.contacts_app, name="contacts")
 app.add_typer(testing_cli.app, name="testing")
+app.add_typer(quarantine_cli.app, name="quarantine")
+app.add_typer(quarantine_cli.sites_app, name="sites")
+app.add_typer(monitoring_cli.app, name="monitoring")
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,10 @@ from fangkong.deps import open_store
 from fangkong.errors import FangkongError
 from fangkong.people import api as people_api
 from fangkong.people import pages as people_pages
+from fangkong.quarantine import api as quarantine_api
+from fangkong.quarantine import monitoring_api, monitoring_pages
+from fangkong.quarantine import pages as quarantine_pages
+from fangkong.quarantine import tests_api as quarantine_tests_api
 from fangkong.regions import api as regions_api
 from fangkong.scans import api as scans_api
 from fangkong.testing import api as testing_api
@@ -100,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracing_api.router,
         scans_api.router,
         testing_api.router,
+        quarantine_api.router,
+        quarantine_tests_api.router,
+        monitoring_api.router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(auth_pages.router)
@@ -107,5 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people_pages.router)
     app.include_router(tracing_pages.router)
     app.include_router(testing_pages.router)
+    app.include_router(monitoring_pages.router)
+    app.include_router(quarantine_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

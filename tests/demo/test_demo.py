@@ -303,10 +303,13 @@ def test_the_command_builds_a_separate_store(home: Path) -> None:
         "venues.csv",
         "cases.csv",
         "scans.csv",
+        "sites.csv",  # the quarantine sites, in the import format
         "lake",  # the demo's own lake, apart from a real one in home/lake
     }
     assert not (home / "lake").exists()
     assert "close contacts per case" in result.output
+    assert "转运隔离 quarantine" in result.output
+    assert "home monitoring:" in result.output
     assert "截至3月21日24时，淄博市本土确诊病例45例、本土无症状感染者148例。" in result.output
     assert "✗" not in result.output
     again = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
@@ -337,6 +340,7 @@ def test_the_demo_traces_its_cases(home: Path) -> None:
     from fangkong.demo.cli import demo_settings
     from fangkong.deps import open_store
     from fangkong.people.models import Person
+    from fangkong.quarantine.models import MonitoringTask, QuarantineOrder
     from fangkong.testing import outcome
     from fangkong.testing.models import TestingRound
     from fangkong.tracing.models import Contact
@@ -348,8 +352,19 @@ def test_the_demo_traces_its_cases(home: Path) -> None:
         degrees = dict(
             session.execute(select(Contact.degree, func.count()).group_by(Contact.degree)).all()
         )
-        round_ = session.scalar(select(TestingRound))
+        round_ = session.scalar(select(TestingRound).where(TestingRound.code == "ZC-2022-03-16"))
         cases = session.scalar(select(func.count(Case.id)))
+        statuses = dict(
+            session.execute(
+                select(QuarantineOrder.status, func.count()).group_by(QuarantineOrder.status)
+            ).all()
+        )
+        converted_right = session.scalar(
+            select(func.count(QuarantineOrder.id))
+            .join(Case, Case.id == QuarantineOrder.converted_case_id)
+            .where(Case.person_id == QuarantineOrder.person_id)
+        )
+        tasks = session.scalar(select(func.count(MonitoringTask.id)))
         positives = outcome.read_positives(home / "demo" / "lake", "ZC-2022-03-16")
         found_again = session.scalar(
             select(func.count(Case.id))
@@ -366,6 +381,14 @@ def test_the_demo_traces_its_cases(home: Path) -> None:
     assert counts["exempt"] > 0
     assert cases == 199
     assert found_again == counts["positive"] == positives.num_rows
+    # The contacts went into quarantine day by day: some are at a site, some already home
+    # under monitoring with its alerts, some still on the road; the ones who turned
+    # positive are their own cases.
+    assert statuses.get("in_quarantine", 0) > 0
+    assert statuses.get("in_home_monitoring", 0) > 0
+    assert statuses.get("converted", 0) == converted_right > 0
+    assert tasks is not None
+    assert tasks > 0
     # Household, workplace-unit and venue contacts all exist in the replayed city.
     assert degrees.get("close", 0) > 100
     assert degrees.get("secondary", 0) > 0

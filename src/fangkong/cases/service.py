@@ -40,6 +40,7 @@ from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
 from fangkong.people import service as people_service
 from fangkong.people.masking import mask_id_number, mask_name
 from fangkong.policy import Policy
+from fangkong.quarantine import conversion
 from fangkong.regions import service as regions
 
 # ---------------------------------------------------------------- counts
@@ -319,6 +320,8 @@ def create_case(session: Session, *, data: CaseCreate, now: datetime, scope: Jur
     session.add(case)
     session.flush()
     _apply(session, stats.delta(None, _facts(case)))
+    # A positive under quarantine or monitoring: its order ends here, exactly once.
+    conversion.convert_for_case(session, case, now=now)
     return case
 
 

@@ -24,6 +24,7 @@ from fangkong.auth import service as auth
 from fangkong.clock import LOCAL_TZ
 from fangkong.config import Settings, get_settings
 from fangkong.demo import load, movement, users
+from fangkong.demo import quarantine as demo_quarantine
 from fangkong.demo import testing as demo_testing
 from fangkong.demo.city import MIN_SCALE, build_city
 from fangkong.demo.load import to_csv
@@ -153,6 +154,20 @@ def demo(
         with _stage("流调 tracing", timings), session_scope(store.sessions) as session:
             traced = load.trace_all(session, lake=lake, policy=policy, now=NOW)
         _print_tracing(traced)
+        with _stage("转运隔离 quarantine", timings), session_scope(store.sessions) as session:
+            site_file = demo_quarantine.sites_csv(session, seed)
+            load.write_files(directory, {"sites.csv": site_file.encode()})
+            held = demo_quarantine.run(
+                session,
+                lake=lake,
+                policy=policy,
+                first=START,
+                last=NOW.date(),
+                now=NOW,
+                seed=seed,
+                site_file=site_file,
+            )
+        _print_quarantine(held)
         with _stage("全员核酸检测 mass testing", timings), session_scope(store.sessions) as session:
             tested = demo_testing.run(session, lake=lake, policy=policy, now=NOW, seed=seed)
         console.print(
@@ -240,6 +255,22 @@ def _print_users(credentials: list[users.Credential]) -> None:
             console.print(
                 f"  API token of {cred.user.username}: {cred.token}", soft_wrap=True, markup=False
             )
+
+
+def _print_quarantine(held: demo_quarantine.DemoQuarantine) -> None:
+    kinds = ", ".join(f"{kind} {n:,}" for kind, n in sorted(held.orders.items()))
+    now = ", ".join(f"{status} {n:,}" for status, n in sorted(held.status.items()))
+    console.print(
+        f"  {held.days} days: {held.sites} sites, {held.beds:,} beds; orders {kinds}; "
+        f"{held.transfers:,} transfers; {held.site_rounds} site rounds, {held.tubes:,} tubes; "
+        f"{held.released:,} released; {len(held.converted)} became cases while under an order",
+        soft_wrap=True,
+    )
+    console.print(
+        f"  home monitoring: {held.reports:,} reports, {held.referrals} referrals, "
+        f"{held.follow_ups} follow-ups; orders now: {now}",
+        soft_wrap=True,
+    )
 
 
 def _print_tracing(report: TraceReport) -> None:

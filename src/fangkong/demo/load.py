@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +21,7 @@ from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service as cases_service
 from fangkong.cases.importer import import_cases
 from fangkong.cases.stats import DayFigures
+from fangkong.clock import LOCAL_TZ
 from fangkong.demo import movement
 from fangkong.demo.city import CITY_CODE, City
 from fangkong.demo.outbreak import SEED_BULLETINS, SEED_DAYS, START, CaseRow
@@ -164,15 +165,33 @@ def fill_lake(lake: Path, raw: pa.Table, city: City, policy: Policy) -> int:
 
 
 def trace_all(session: Session, *, lake: Path, policy: Policy, now: datetime) -> TraceReport:
-    """Trace every local case of the replay, as the HQ's CDC would have done each day."""
+    """Trace every local case of the replay day by day, as the HQ's CDC did: each report
+    day's cases that evening (so a contact is found on the day its case was reported, which
+    is when the quarantine plan of that day picks it up)."""
     scope = bind("city", CITY_CODE)
-    cases = cases_service.cases_in_scope(session, scope=scope)
-    return tracing_service.trace_cases(
-        session,
-        case_nos=[c.case_no for c in cases if c.origin == "local"],
-        con=connect("duckdb"),
-        lake=lake,
-        policy=policy,
-        now=now,
-        scope=scope,
+    by_day: dict[date, list[str]] = {}
+    for case in cases_service.cases_in_scope(session, scope=scope):
+        if case.origin == "local":
+            by_day.setdefault(case.reported_on, []).append(case.case_no)
+    con = connect("duckdb")
+    reports = [
+        tracing_service.trace_cases(
+            session,
+            case_nos=case_nos,
+            con=con,
+            lake=lake,
+            policy=policy,
+            now=min(now, datetime.combine(day, time(22), LOCAL_TZ)),
+            scope=scope,
+        )
+        for day, case_nos in sorted(by_day.items())
+    ]
+    totals: dict[str, int] = {}
+    for report in reports:
+        for key, value in report.totals.items():
+            totals[key] = totals.get(key, 0) + value
+    return TraceReport(
+        cases=[c for r in reports for c in r.cases],
+        totals=totals,
+        chain=[link for r in reports for link in r.chain],
     )

@@ -349,7 +349,7 @@ def community_street(session: Session, *, community_id: int) -> str:
 # ---------------------------------------------------------------- jurisdiction
 
 
-def _area(
+def area_condition(
     scope: Jurisdiction,
     district: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
     street: InstrumentedAttribute[str | None],
@@ -376,18 +376,18 @@ def _area(
 def person_scope(scope: Jurisdiction) -> ColumnElement[bool]:
     """The persons inside ``scope``. A person without an address belongs to no district,
     so only a city-wide jurisdiction sees them."""
-    inside = _area(scope, Person.district_code, Person.street_code, Person.community_id)
+    inside = area_condition(scope, Person.district_code, Person.street_code, Person.community_id)
     return or_(inside, Person.district_code.is_(None)) if scope.whole_city else inside
 
 
 def venue_scope(scope: Jurisdiction) -> ColumnElement[bool]:
     """The venues inside ``scope`` (a community's user sees the venues of its street)."""
-    return _area(scope, Venue.district_code, Venue.street_code)
+    return area_condition(scope, Venue.district_code, Venue.street_code)
 
 
 def workplace_scope(scope: Jurisdiction) -> ColumnElement[bool]:
     """The workplaces inside ``scope`` (a community's user sees those of its street)."""
-    return _area(scope, Workplace.district_code, Workplace.street_code)
+    return area_condition(scope, Workplace.district_code, Workplace.street_code)
 
 
 def covers(

@@ -202,3 +202,16 @@ def boundaries(city_code: str) -> dict[str, Any]:
         raise NotFound(f"no boundaries for city {city_code!r}", city=city_code)
     data: dict[str, Any] = json.loads((DATA / name).read_text(encoding="utf-8"))
     return data
+
+
+@lru_cache
+def district_centers(city_code: str) -> dict[str, tuple[float, float]]:
+    """District code → (lon, lat) of the district's centre as the boundary file gives it:
+    where a person with no finer location is taken to be (ranking quarantine sites)."""
+    centers: dict[str, tuple[float, float]] = {}
+    for feature in boundaries(city_code)["features"]:
+        props = feature["properties"]
+        if props.get("center"):
+            lon, lat = props["center"]
+            centers[str(props["adcode"])] = (float(lon), float(lat))
+    return centers

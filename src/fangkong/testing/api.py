@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, Up
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from fangkong.apiutil import audited
+from fangkong.apiutil import RowIdQuery, audited
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -262,7 +262,7 @@ def add_samples(
     service.require_open(round_)
     rows = pa.Table.from_pylist([s.model_dump() for s in data.samples])
     report = samples.add_samples(
-        lake, round_.code, rows, allowed_sizes=policy.testing.allowed_pool_sizes
+        lake, round_.code, rows, allowed_sizes=service.tube_sizes(round_, policy)
     )
     return _sample_read(report)
 
@@ -288,7 +288,7 @@ def import_samples(
     try:
         report = audited(
             lambda: samples.import_samples(
-                lake, round_.code, path, allowed_sizes=policy.testing.allowed_pool_sizes
+                lake, round_.code, path, allowed_sizes=service.tube_sizes(round_, policy)
             ),
             kind="testing_sample",
             filename=name,
@@ -538,7 +538,7 @@ def person_list_xlsx(
     lake: LakeDep,
     principal: ListExporter,
     reason: str = Query(..., min_length=2, max_length=500, description="Why it is exported."),
-    community_id: int | None = None,
+    community_id: RowIdQuery | None = None,
 ) -> Response:
     full = principal.can("person.pii.read")  # the list is for calls and door-knocking
     round_, found = _listed(session, lake, clock, principal, code, which, community_id, full=full)
@@ -573,7 +573,7 @@ def person_list(
     clock: ClockDep,
     lake: LakeDep,
     principal: Reader,
-    community_id: int | None = None,
+    community_id: RowIdQuery | None = None,
     full: bool = Query(False, description="Unmasked names and phones (person.pii.read)."),
 ) -> list[ListedPerson]:
     _, found = _listed(session, lake, clock, principal, code, which, community_id, full=full)

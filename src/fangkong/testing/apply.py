@@ -20,7 +20,7 @@ from ibis.backends import BaseBackend
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.auth.jurisdiction import Jurisdiction, bind
 from fangkong.cases import service as cases_service
 from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseCreate
@@ -28,6 +28,7 @@ from fangkong.cases.vocab import Classification, FoundVia
 from fangkong.clock import LOCAL_TZ
 from fangkong.people.models import Person
 from fangkong.policy import Policy
+from fangkong.quarantine import conversion, site_tests
 from fangkong.testing import outcome as lake_outcome
 from fangkong.testing.models import Recall, RoundExemption, TestingRound
 from fangkong.testing.service import due_path, exemptions_table
@@ -50,6 +51,7 @@ class ApplyReport:
     cases: list[str] = field(default_factory=list)
     already_cases: list[str] = field(default_factory=list)
     traced: bool = False
+    tests_synced: int = 0  # quarantine tests whose state changed (a site's round)
 
 
 def apply(
@@ -83,7 +85,13 @@ def apply(
     recall = lake_outcome.read_recall(lake, round_.code)
     report.recalls_added = _recall(session, round_, recall, now, due_by)
     positives = lake_outcome.read_positives(lake, round_.code)
+    if round_.kind == "quarantine":
+        # A site holds people from all over the city: a positive there is the city's case
+        # wherever they live, whoever applies the site's round.
+        scope = bind("city", round_.city_code)
     report.cases, report.already_cases = _cases(session, round_, positives, now=now, scope=scope)
+    if round_.kind == "quarantine":  # a site's day: its tests take their people's states
+        report.tests_synced = site_tests.sync_round(session, round_, lake, now)
     session.flush()
     if report.cases and con is not None:
         tracing_service.trace_cases(
@@ -175,8 +183,12 @@ def _settle(session: Session, round_: TestingRound, settled: dict[str, str], now
 
 
 def _found_via(session: Session, round_: TestingRound, person: Person) -> FoundVia:
-    """Where the positive was found: under quarantine when the person is exempt for it or
-    is a contact already controlled; otherwise by the screening of the community."""
+    """Where the positive was found: where the person's order in force keeps them (site,
+    home isolation, home monitoring); else under quarantine when the person is exempt for
+    it or is a contact already controlled; otherwise by the screening of the community."""
+    under_order = conversion.found_via_for(session, person.id)
+    if under_order is not None:
+        return under_order
     reason = session.scalar(
         select(RoundExemption.reason).where(
             RoundExemption.round_id == round_.id, RoundExemption.person_id == person.id

@@ -128,9 +128,12 @@ def _parquet_rows(file: Path) -> int | None:
     return int(pq.ParquetFile(file).metadata.num_rows)
 
 
-def _checked_round(code: str) -> None:
+def _checked_round(code: str) -> tuple[int, ...]:
+    """The open round's allowed tube sizes."""
     with cliutil.unit_of_work() as session:
-        service.require_open(service.get_round(session, code=code, scope=cliutil.city_scope()))
+        round_ = service.get_round(session, code=code, scope=cliutil.city_scope())
+        service.require_open(round_)
+        return service.tube_sizes(round_, cliutil.policy())
 
 
 @samples_app.command("import")
@@ -138,8 +141,8 @@ def import_samples(file: Path = FILE, round_code: str = ROUND) -> None:
     """Import samples (person_id, tube_barcode, tube_size, point_code, sampled_at). All or
     nothing; duplicates, over-full tubes and mixed sizes are rejected; re-importing adds
     nothing."""
-    _checked_round(round_code)
-    lake, sizes = lake_root(get_settings().home), cliutil.policy().testing.allowed_pool_sizes
+    sizes = _checked_round(round_code)
+    lake = lake_root(get_settings().home)
     report = cliutil.run_lake_import(
         file,
         kind="testing_sample",

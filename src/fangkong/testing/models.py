@@ -49,6 +49,8 @@ class TestingRound(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(Text)  # JSON of the last RoundOutcome
+    # A round of kind ``quarantine``: the tests due on one day at one quarantine site.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_site.id"), index=True)
 
     areas: Mapped[list[RoundArea]] = relationship(
         back_populates="round", cascade="all, delete-orphan", order_by="RoundArea.area_code"

@@ -52,8 +52,8 @@ Planner = Annotated[Principal, Depends(Require("testing.plan", page=True))]
 Exempter = Annotated[Principal, Depends(Require("testing.exempt", page=True))]
 Sampler = Annotated[Principal, Depends(Require("testing.sample", page=True))]
 
-KIND_LABELS = {"mass": "全员", "routine": "常态化"}
-KIND_TITLES = {"mass": "全员核酸检测", "routine": "常态化核酸检测"}
+KIND_LABELS = {"mass": "全员", "routine": "常态化", "quarantine": "隔离点"}
+KIND_TITLES = {"mass": "全员核酸检测", "routine": "常态化核酸检测", "quarantine": "隔离点核酸检测"}
 STATUS_LABELS = {"open": "采样中", "closed": "已结束采样"}
 POOL_MODE_LABELS = {"fixed": "固定混采规模", "by_area": "按区域阳性率选择"}
 LEVEL_LABELS = {"district": "区县", "street": "街道（镇）", "community": "社区"}
@@ -1074,7 +1074,13 @@ def open_round_card(session: Session, lake: Path, principal: Principal) -> dict[
         return None
     scope = principal.jurisdiction
     round_ = next(
-        (r for r in service.list_rounds(session, scope=scope) if r.status == "open"), None
+        # A site's daily round is the site's business, not the city's round.
+        (
+            r
+            for r in service.list_rounds(session, scope=scope)
+            if r.status == "open" and r.kind != "quarantine"
+        ),
+        None,
     )
     if round_ is None:
         return None

@@ -36,6 +36,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from fangkong.errors import InvalidInput
 from fangkong.lake import reading
@@ -326,3 +327,19 @@ def _check_across(con: duckdb.DuckDBPyConnection, round_code: str, errors: RowEr
         """
     )
     tlake.report_problems(con, errors)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def tube_results(lake: Path, round_code: str, barcodes: Iterable[str]) -> pa.Table:
+    """The stored results of some tubes of a round (``tube_barcode, result, resulted_at``),
+    read with Arrow: for the few tubes a caller follows (a quarantine site's day), not a
+    city's round."""
+    wanted = sorted(set(barcodes))
+    files = tlake.RESULT_STREAM.files(lake, round_code)
+    columns = ["tube_barcode", "result", "resulted_at"]
+    if not wanted or not files:
+        return tlake.TUBE_RESULTS.empty_table().select(columns)
+    found = ds.dataset(files, schema=tlake.TUBE_RESULTS, format="parquet")
+    return found.to_table(columns=columns, filter=pc.field("tube_barcode").isin(wanted))

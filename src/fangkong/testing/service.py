@@ -29,6 +29,7 @@ from fangkong.clock import LOCAL_TZ
 from fangkong.errors import Conflict, InvalidInput, NotFound
 from fangkong.people.models import Community, Person, Workplace
 from fangkong.policy import Policy
+from fangkong.quarantine.models import QuarantineSite
 from fangkong.regions import service as regions
 from fangkong.testing import outcome, pooling
 from fangkong.testing.models import (
@@ -42,7 +43,9 @@ from fangkong.testing.planning import CommunityPopulation, Plan, PlanRatios, pla
 
 ROUND_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 POOL_MODES = ("fixed", "by_area")
-KINDS = ("mass", "routine")
+# quarantine: the tests due on one day at one quarantine site (opened from the site,
+# ``quarantine/site_tests.py``), never through ``create_round``.
+KINDS = ("mass", "routine", "quarantine")
 EXEMPT_REASONS = {
     "quarantine": "隔离管控中",
     "hospital": "住院",
@@ -137,7 +140,11 @@ def _covers(scope: Jurisdiction, area: AreaRef, city_code: str) -> bool:
 
 
 def round_conditions(scope: Jurisdiction) -> list[ColumnElement[bool]]:
-    """Rounds visible in a jurisdiction: those of its city with an area inside it."""
+    """Rounds visible in a jurisdiction: those of its city with an area inside it; for a
+    quarantine site's staff, their own site's rounds (they swab the people on site)."""
+    if scope.kind == "site":
+        site = select(QuarantineSite.id).where(QuarantineSite.code == scope.code)
+        return [TestingRound.kind == "quarantine", TestingRound.site_id.in_(site.scalar_subquery())]
     if not scope.is_area:
         return [TestingRound.id == -1]
     conditions: list[ColumnElement[bool]] = [TestingRound.city_code == scope.city_code]
@@ -237,6 +244,8 @@ def create_round(
         raise Conflict(f"round {spec.code!r} already exists", code=spec.code)
     if spec.kind not in KINDS:
         raise InvalidInput(f"kind: one of {', '.join(KINDS)}", kind=spec.kind)
+    if spec.kind == "quarantine":
+        raise InvalidInput("a quarantine round is opened from its site, for one day")
     if spec.kind == "routine" and not policy.testing.routine_groups:
         raise InvalidInput(f"policy {policy.edition} names no key populations for routine testing")
     if spec.pool_mode not in POOL_MODES:
@@ -307,7 +316,8 @@ def create_round(
         )
     session.add(round_)
     session.flush()
-    round_.due_count = _write_due(session, refs, spec.kind, groups, due_path(lake, spec.code))
+    due = _due_condition(refs, spec.kind, groups)
+    round_.due_count = _write_due(session, due, due_path(lake, spec.code))
     if spec.kind == "mass":  # routine samples are taken at the workplaces
         _plan(session, round_, refs, policy)
     return round_
@@ -394,14 +404,9 @@ _DUE = pa.schema(
 )
 
 
-def _write_due(
-    session: Session,
-    refs: Sequence[AreaRef],
-    kind: str,
-    groups: ColumnElement[bool] | None,
-    target: Path,
-) -> int:
-    """The round's population as Parquet, written in batches and renamed into place."""
+def _write_due(session: Session, who: ColumnElement[bool], target: Path) -> int:
+    """The persons ``who`` selects (the round's population) as Parquet, written in batches
+    and renamed into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.with_name("." + target.name)
     query = (
@@ -413,7 +418,7 @@ def _write_due(
             Person.district_code,
         )
         .outerjoin(Community, Community.id == Person.community_id)
-        .where(_due_condition(refs, kind, groups))
+        .where(who)
         .order_by(Person.community_id, Person.person_no)
         .execution_options(yield_per=DUE_BATCH)
     )
@@ -425,6 +430,110 @@ def _write_due(
             rows += len(batch)
     work.replace(target)
     return rows
+
+
+# ---------------------------------------------------------------- a quarantine site's day
+
+
+@dataclass(frozen=True)
+class SiteRoundSpec:
+    """The round of one quarantine site's tests of one day (kind ``quarantine``)."""
+
+    code: str
+    name: str
+    site_id: int | None  # None: a community's door-to-door round of people at home
+    district_code: str  # the site's (or the community's): the round's one area
+    starts_at: datetime
+    ends_at: datetime
+    # A round of people under home isolation or monitoring covers their community instead.
+    community_id: int | None = None
+    community_name: str | None = None
+    street_code: str | None = None
+
+
+def create_site_round(
+    session: Session,
+    spec: SiteRoundSpec,
+    *,
+    persons: ColumnElement[bool],
+    lake: Path,
+    policy: Policy,
+    now: datetime,
+    actor: str,
+) -> TestingRound:
+    """A round of the persons ``persons`` selects (those whose tests are due at the site):
+    single tubes (单人单管: a quarantined person is never pooled with another), no sampling
+    points (the site's staff swab room by room). The caller checks its jurisdiction over
+    the site (``quarantine/site_tests.py``)."""
+    if not ROUND_CODE.match(spec.code):
+        raise InvalidInput(
+            "round code: letters, digits, '_', '.', '-' (at most 64)", code=spec.code
+        )
+    if session.scalar(select(TestingRound.id).where(TestingRound.code == spec.code)):
+        raise Conflict(f"round {spec.code!r} already exists", code=spec.code)
+    if 1 not in policy.testing.allowed_pool_sizes:
+        raise InvalidInput(f"policy {policy.edition} allows no single tubes for quarantine tests")
+    if spec.starts_at.tzinfo is None or spec.ends_at <= spec.starts_at:
+        raise InvalidInput("a round needs a window with its time zone, ending after it starts")
+    district = regions.registry().districts[spec.district_code]
+    round_ = TestingRound(
+        code=spec.code,
+        name=spec.name,
+        kind="quarantine",
+        city_code=district.city_code,
+        starts_at=spec.starts_at,
+        ends_at=spec.ends_at,
+        pool_mode="fixed",
+        pool_size=1,
+        three_stage=False,
+        status="open",
+        rule=str(policy.rule("testing.quarantine_round")),
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        site_id=spec.site_id,
+    )
+    at_home = spec.community_id is not None
+    round_.areas.append(
+        RoundArea(
+            level="community" if at_home else "district",
+            area_code=f"c{spec.community_id}" if at_home else district.code,
+            name=spec.community_name or district.name,
+            district_code=district.code,
+            street_code=spec.street_code,
+            population=0,
+            positivity=None,
+            pool_size=1,
+            three_stage_size=None,
+            pool_rule=f"{policy.rule('testing.quarantine_single_tube')}:1",
+        )
+    )
+    session.add(round_)
+    session.flush()
+    write_site_due(session, round_, persons=persons, lake=lake, now=now)
+    return round_
+
+
+def write_site_due(
+    session: Session,
+    round_: TestingRound,
+    *,
+    persons: ColumnElement[bool],
+    lake: Path,
+    now: datetime,
+) -> int:
+    """(Re)write a quarantine round's due snapshot: unlike an area's residents, the people
+    due at a site grow during the day as transfers arrive."""
+    round_.due_count = _write_due(session, persons, due_path(lake, round_.code))
+    for area in round_.areas:
+        area.population = round_.due_count
+    round_.updated_at = now
+    return round_.due_count
+
+
+def tube_sizes(round_: TestingRound, policy: Policy) -> tuple[int, ...]:
+    """The tube sizes a round's samples may have: single tubes only at a quarantine site."""
+    return (1,) if round_.kind == "quarantine" else tuple(policy.testing.allowed_pool_sizes)
 
 
 def _ratios(policy: Policy) -> PlanRatios:
@@ -536,8 +645,9 @@ def list_rounds(session: Session, *, scope: Jurisdiction) -> list[TestingRound]:
 
 def round_for_lab(session: Session, *, code: str, scope: Jurisdiction) -> TestingRound:
     """A round for a lab: labs test tubes from anywhere, so a lab (bound to itself, not to
-    an area) reaches every round; an area-bound caller only the rounds of its area."""
-    if scope.is_area:
+    an area) reaches every round; an area-bound caller only the rounds of its area, a
+    site's staff only their site's."""
+    if scope.is_area or scope.kind == "site":
         return get_round(session, code=code, scope=scope)
     found = session.scalar(select(TestingRound).where(TestingRound.code == code))
     if found is None:

@@ -23,6 +23,7 @@ from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import NotFound
 from fangkong.lake.layout import lake_root
 from fangkong.policy import Policy, RuleRef
+from fangkong.quarantine import pages as quarantine_pages
 from fangkong.regions import service as regions
 from fangkong.testing import pages as testing_pages
 from fangkong.web.templating import templates
@@ -255,6 +256,7 @@ def dashboard(
         "testing_round": testing_pages.open_round_card(
             session, lake_root(settings.home), principal
         ),
+        "quarantine": quarantine_pages.board_card(session, principal, now_day),
     }
     return templates.TemplateResponse(
         request, "dashboard.html", context, status_code=400 if error else 200

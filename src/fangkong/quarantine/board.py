@@ -1,0 +1,84 @@
+"""Today at a glance (the quarantine page's head and the dashboard card): a handful of
+counts in the caller's jurisdiction, each one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.quarantine import service, sites
+from fangkong.quarantine.models import MonitoringTask, QuarantineOrder, QuarantineTest
+from fangkong.quarantine.orders import OrderStatus
+from fangkong.quarantine.scope import order_conditions, task_conditions
+
+# A test still waiting for its sample or a usable result.
+OPEN_TEST_STATES = ("due", "invalid")
+
+
+@dataclass(frozen=True)
+class Board:
+    day: date
+    sites: int
+    beds: int
+    beds_free: int
+    in_quarantine: int
+    in_home_monitoring: int
+    pending_transfer: int
+    transfers_pending: int
+    releases_due: int
+    tests_due: int
+    tests_overdue: int
+    alerts_open: int
+
+
+def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
+    by_status = dict(
+        session.execute(
+            select(QuarantineOrder.status, func.count())
+            .where(order_conditions(scope))
+            .group_by(QuarantineOrder.status)
+        ).all()
+    )
+    tests = (
+        select(func.count())
+        .select_from(QuarantineTest)
+        .join(QuarantineOrder, QuarantineOrder.id == QuarantineTest.order_id)
+    )
+    live = QuarantineOrder.status.in_(
+        (OrderStatus.pending_transfer.value, OrderStatus.in_quarantine.value)
+    )
+    tests_due = session.scalar(
+        tests.where(order_conditions(scope), live, QuarantineTest.due_on == day)
+    )
+    overdue = session.scalar(
+        tests.where(
+            order_conditions(scope),
+            live,
+            QuarantineTest.due_on < day,
+            QuarantineTest.state.in_(OPEN_TEST_STATES),
+        )
+    )
+    alerts = session.scalar(
+        select(func.count())
+        .select_from(MonitoringTask)
+        .where(task_conditions(scope), MonitoringTask.status == "open")
+    )
+    occupancy = sites.occupancy(session, scope=scope)
+    return Board(
+        day=day,
+        sites=len(occupancy),
+        beds=sum(o.beds for o in occupancy),
+        beds_free=sum(o.beds_free for o in occupancy),
+        in_quarantine=by_status.get(OrderStatus.in_quarantine.value, 0),
+        in_home_monitoring=by_status.get(OrderStatus.in_home_monitoring.value, 0),
+        pending_transfer=by_status.get(OrderStatus.pending_transfer.value, 0),
+        transfers_pending=len(service.transfers(session, scope=scope, status="pending")),
+        releases_due=len(service.releases_due(session, day=day, scope=scope)),
+        tests_due=tests_due or 0,
+        tests_overdue=overdue or 0,
+        alerts_open=alerts or 0,
+    )
