@@ -16,7 +16,7 @@ from fangkong.cases.models import Case
 from fangkong.errors import NotFound
 from fangkong.people.models import Community
 from fangkong.policy import load_policy
-from fangkong.quarantine import home_tests, service, site_tests
+from fangkong.quarantine import home_tests, releases, site_tests
 from fangkong.quarantine.models import QuarantineTest
 from fangkong.quarantine.orders import OrderStatus
 from fangkong.testing import apply
@@ -57,14 +57,14 @@ def test_a_secondary_contact_at_home_is_tested_door_to_door(
         assert [(t.person_no, t.state) for t in listed] == [("P-SEC", "due")]
         if day == days[-1]:
             # the end of isolation waits for its last test
-            held = service.release_day(session, day=day, now=local(day, 9), actor="t", scope=CITY)
+            held = releases.release_day(session, day=day, now=local(day, 9), actor="t", scope=CITY)
             assert [x for x, _ in held.held] == [o]
         swab(tmp_path, round_.code, day, "P-SEC")
         lab(tmp_path, round_.code, day, **{"P-SEC": TubeResult.NEGATIVE})
         apply.apply(session, round_, lake=tmp_path, policy=NINTH, now=local(day, 18), scope=CITY)
     states = session.scalars(select(QuarantineTest.state).where(QuarantineTest.order_id == o.id))
     assert set(states) == {"negative"}
-    done = service.release_day(
+    done = releases.release_day(
         session, day=days[-1], now=local(days[-1], 19), actor="t", scope=CITY
     )
     assert done.completed == [o]

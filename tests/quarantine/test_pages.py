@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from fangkong.people.models import Person
 from fangkong.policy import load_policy
-from fangkong.quarantine import pages, service
+from fangkong.quarantine import pages, placement, service
 from fangkong.quarantine.models import QuarantineOrder, QuarantineTest, SiteRoom, TransferTask
 from fangkong.storage.db import session_factory
 from tests.conftest import PASSWORD
@@ -73,7 +73,7 @@ def placed(app: FastAPI, users: object, engine: Engine) -> dict[str, QuarantineO
         )
         for task in plan.placement.transfers:
             if task.persons == 3 or task.site.code == "S02":
-                service.transfer_done(s, task, now=PLANNED_AT, actor="s01")
+                placement.transfer_done(s, task, now=PLANNED_AT, actor="s01")
     made = orders(engine)
     with session_factory(engine)() as s, s.begin():
         s.execute(

@@ -20,7 +20,7 @@ from fangkong.config import Settings
 from fangkong.deps import Store
 from fangkong.main import create_app
 from fangkong.policy import load_policy
-from fangkong.quarantine import pages, service
+from fangkong.quarantine import pages, placement, service
 from fangkong.quarantine.models import TransferTask
 from fangkong.web.screenshot import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD, SECRET
@@ -58,7 +58,7 @@ def _seed(store: Store) -> None:
         )
         for task in plan.placement.transfers:
             if task.persons == 3:
-                service.transfer_done(session, task, now=PLANNED_AT, actor="s01")
+                placement.transfer_done(session, task, now=PLANNED_AT, actor="s01")
         auth.create_user(
             session,
             username=USER,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.errors import Conflict, InvalidInput
 from fangkong.policy import load_policy
-from fangkong.quarantine import service
+from fangkong.quarantine import ordering, placement, releases, service
 from fangkong.quarantine.models import QuarantineOrder, QuarantineTest, SiteRoom
 from fangkong.quarantine.moves import change_status
 from fangkong.quarantine.orders import IllegalTransition, OrderStatus
@@ -140,21 +140,21 @@ def test_paused_sites_take_nobody(session: Session) -> None:
 def test_transfer_done_brings_the_household_into_quarantine(outbreak: Session) -> None:
     result = plan(outbreak)
     task = next(t for t in result.placement.transfers if t.persons == 3)
-    service.dispatch(task, vehicle="鲁C·12345", team="转运一组", pickup_at=None)
-    arrived = service.transfer_done(outbreak, task, now=NOW, actor="site")
+    placement.dispatch(task, vehicle="鲁C·12345", team="转运一组", pickup_at=None)
+    arrived = placement.transfer_done(outbreak, task, now=NOW, actor="site")
     assert len(arrived) == 3
     assert {o.status for o in arrived} == {"in_quarantine"}
     assert arrived[0].transitions[-1].why.startswith(f"转运 {task.task_no} 送达")
     with pytest.raises(Conflict):
-        service.transfer_done(outbreak, task, now=NOW, actor="site")
+        placement.transfer_done(outbreak, task, now=NOW, actor="site")
 
 
 def test_a_cancelled_transfer_frees_its_beds(outbreak: Session) -> None:
     result = plan(outbreak)
     task = result.placement.transfers[0]
     with pytest.raises(InvalidInput):
-        service.cancel_transfer(outbreak, task, now=NOW, actor="cdc", why=" ")
-    service.cancel_transfer(outbreak, task, now=NOW, actor="cdc", why="家中有婴儿，改居家")
+        placement.cancel_transfer(outbreak, task, now=NOW, actor="cdc", why=" ")
+    placement.cancel_transfer(outbreak, task, now=NOW, actor="cdc", why="家中有婴儿，改居家")
     again = plan(outbreak)
     assert len(again.placement.placed) == task.persons
 
@@ -171,24 +171,24 @@ def test_release_on_the_last_day_when_every_test_is_negative(outbreak: Session) 
     solo = orders(outbreak)["P-SOLO"]
     _arrive_and_test(outbreak, solo)
     last = DAY + timedelta(days=13)
-    early = service.release_day(
+    early = releases.release_day(
         outbreak, day=last - timedelta(days=1), now=NOW, actor="cdc", scope=CITY
     )
     assert solo not in early.released
-    assert [o for o, _ in service.releases_due(outbreak, day=last, scope=CITY)] == [solo]
-    done = service.release_day(outbreak, day=last, now=NOW, actor="cdc", scope=CITY)
+    assert [o for o, _ in releases.releases_due(outbreak, day=last, scope=CITY)] == [solo]
+    done = releases.release_day(outbreak, day=last, now=NOW, actor="cdc", scope=CITY)
     assert done.released == [solo]
     assert solo.status == "in_home_monitoring"
     assert [t.to_status for t in solo.transitions][-2:] == ["released", "in_home_monitoring"]
     # the bed is free again; the home monitoring ends 7 days later
     end = solo.planned_end
     assert (
-        service.release_day(
+        releases.release_day(
             outbreak, day=end - timedelta(days=1), now=NOW, actor="cdc", scope=CITY
         ).completed
         == []
     )
-    assert service.release_day(outbreak, day=end, now=NOW, actor="cdc", scope=CITY).completed == [
+    assert releases.release_day(outbreak, day=end, now=NOW, actor="cdc", scope=CITY).completed == [
         solo
     ]
 
@@ -197,7 +197,7 @@ def test_release_is_held_while_a_test_is_missing(outbreak: Session) -> None:
     plan(outbreak)
     solo = orders(outbreak)["P-SOLO"]
     _arrive_and_test(outbreak, solo, state="due")
-    result = service.release_day(
+    result = releases.release_day(
         outbreak, day=DAY + timedelta(days=13), now=NOW, actor="cdc", scope=CITY
     )
     held = dict(result.held)
@@ -248,7 +248,7 @@ def test_discharged_cases_get_rehabilitation_observation(session: Session) -> No
 
 def test_an_order_by_hand_needs_no_other_in_force(session: Session) -> None:
     person = resident(session, "P1")
-    order = service.order_by_hand(
+    order = ordering.order_by_hand(
         session,
         person_no="P1",
         kind="high_risk",
@@ -263,7 +263,7 @@ def test_an_order_by_hand_needs_no_other_in_force(session: Session) -> None:
     assert order.source == "manual"
     assert order.person_id == person.id
     with pytest.raises(Conflict):
-        service.order_by_hand(
+        ordering.order_by_hand(
             session,
             person_no="P1",
             kind="close",
@@ -275,7 +275,7 @@ def test_an_order_by_hand_needs_no_other_in_force(session: Session) -> None:
             scope=CITY,
         )
     with pytest.raises(InvalidInput):
-        service.order_by_hand(
+        ordering.order_by_hand(
             session,
             person_no="P1",
             kind="low_risk",

@@ -41,7 +41,15 @@ from fangkong.cases.models import Case
 from fangkong.clock import LOCAL_TZ
 from fangkong.people.models import Person
 from fangkong.policy import Policy
-from fangkong.quarantine import conversion, monitoring, service, site_tests, sites
+from fangkong.quarantine import (
+    conversion,
+    monitoring,
+    placement,
+    releases,
+    service,
+    site_tests,
+    sites,
+)
 from fangkong.quarantine.models import MonitoringTask, QuarantineOrder, QuarantineSite
 from fangkong.quarantine.orders import OrderStatus
 from fangkong.regions import service as regions
@@ -155,8 +163,8 @@ def run(
             result.orders[order.person_kind] += 1
         result.transfers += len(made.placement.transfers)
         if day < last:  # the last evening's transfers are still on the road
-            pending = service.transfers(session, scope=scope)
-            service.transfers_done(session, pending, now=_at(day, 14), actor="转运组")
+            pending = placement.transfers(session, scope=scope)
+            placement.transfers_done(session, pending, now=_at(day, 14), actor="转运组")
         _test_sites(session, lake, policy, day, scope, result)
         for case in reported.get(day, []):
             converted = conversion.convert_for_case(session, case, now=_at(day, 21), by="demo")
@@ -170,7 +178,7 @@ def run(
             result.follow_ups += alerts.follow_ups
             if day < last:
                 _close_tasks(session, day, _at(day + timedelta(days=1), 9), rng)
-        released = service.release_day(
+        released = releases.release_day(
             session, day=day, now=_at(day, 22), actor="demo", scope=scope
         )
         result.released += len(released.released)

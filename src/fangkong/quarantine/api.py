@@ -20,7 +20,7 @@ from fangkong.people import service as people_service
 from fangkong.people.masking import mask_name
 from fangkong.people.models import Person
 from fangkong.quarantine import board as board_mod
-from fangkong.quarantine import service, sites, stages
+from fangkong.quarantine import bulk, ordering, placement, releases, service, sites, stages
 from fangkong.quarantine.models import QuarantineOrder, QuarantineTest, TransferTask
 from fangkong.quarantine.schemas import (
     BoardRead,
@@ -113,7 +113,7 @@ def get_site(
     now = next(
         o for o in sites.occupancy(session, scope=principal.jurisdiction) if o.site.id == site.id
     )
-    last = last or service.local_day(clock.now())
+    last = last or bulk.local_day(clock.now())
     first = first or last - timedelta(days=27)
     series = sites.occupancy_by_day(session, site, first, last)
     return SiteDetail.model_validate(
@@ -211,7 +211,7 @@ def create_order(
     policy: PolicyDep,
     principal: Planner,
 ) -> OrderBrief:
-    order = service.order_by_hand(
+    order = ordering.order_by_hand(
         session,
         person_no=data.person_no,
         kind=data.kind,
@@ -382,7 +382,7 @@ def person_timeline(person_no: str, session: SessionDep, principal: Reader) -> l
 def release(
     data: ReleaseCreate, session: SessionDep, clock: ClockDep, principal: Planner
 ) -> ReleaseRead:
-    result = service.release_day(
+    result = releases.release_day(
         session,
         day=data.date,
         now=clock.now(),
@@ -411,7 +411,7 @@ def list_transfers(
 ) -> list[TransferRead]:
     return [
         _transfer_read(t)
-        for t in service.transfers(session, scope=principal.jurisdiction, status=status)
+        for t in placement.transfers(session, scope=principal.jurisdiction, status=status)
     ]
 
 
@@ -421,8 +421,8 @@ def list_transfers(
 def dispatch(
     task_no: str, data: TransferUpdate, session: SessionDep, principal: Planner
 ) -> TransferRead:
-    task = service.get_task(session, task_no, scope=principal.jurisdiction)
-    service.dispatch(task, vehicle=data.vehicle, team=data.team, pickup_at=data.pickup_at)
+    task = placement.get_task(session, task_no, scope=principal.jurisdiction)
+    placement.dispatch(task, vehicle=data.vehicle, team=data.team, pickup_at=data.pickup_at)
     return _transfer_read(task)
 
 
@@ -434,8 +434,8 @@ def dispatch(
 def transfer_done(
     task_no: str, session: SessionDep, clock: ClockDep, principal: SiteWorker
 ) -> TransferRead:
-    task = service.get_task(session, task_no, scope=principal.jurisdiction)
-    service.transfer_done(session, task, now=clock.now(), actor=principal.name)
+    task = placement.get_task(session, task_no, scope=principal.jurisdiction)
+    placement.transfer_done(session, task, now=clock.now(), actor=principal.name)
     return _transfer_read(task)
 
 
@@ -447,8 +447,8 @@ def transfer_done(
 def cancel_transfer(
     task_no: str, data: TransferCancel, session: SessionDep, clock: ClockDep, principal: Planner
 ) -> TransferRead:
-    task = service.get_task(session, task_no, scope=principal.jurisdiction)
-    service.cancel_transfer(session, task, now=clock.now(), actor=principal.name, why=data.why)
+    task = placement.get_task(session, task_no, scope=principal.jurisdiction)
+    placement.cancel_transfer(session, task, now=clock.now(), actor=principal.name, why=data.why)
     return _transfer_read(task)
 
 
@@ -460,6 +460,6 @@ def get_board(
     day: date | None = Query(None, alias="date"),
 ) -> BoardRead:
     found = board_mod.board(
-        session, day=day or service.local_day(clock.now()), scope=principal.jurisdiction
+        session, day=day or bulk.local_day(clock.now()), scope=principal.jurisdiction
     )
     return BoardRead.model_validate({**vars(found), "date": found.day})

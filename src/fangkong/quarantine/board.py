@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.quarantine import service, sites
+from fangkong.quarantine import placement, releases, sites
 from fangkong.quarantine.models import MonitoringTask, QuarantineOrder, QuarantineTest
 from fangkong.quarantine.orders import OrderStatus
 from fangkong.quarantine.scope import order_conditions, task_conditions
@@ -76,8 +76,8 @@ def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
         in_quarantine=by_status.get(OrderStatus.in_quarantine.value, 0),
         in_home_monitoring=by_status.get(OrderStatus.in_home_monitoring.value, 0),
         pending_transfer=by_status.get(OrderStatus.pending_transfer.value, 0),
-        transfers_pending=len(service.transfers(session, scope=scope, status="pending")),
-        releases_due=len(service.releases_due(session, day=day, scope=scope)),
+        transfers_pending=len(placement.transfers(session, scope=scope, status="pending")),
+        releases_due=len(releases.releases_due(session, day=day, scope=scope)),
         tests_due=tests_due or 0,
         tests_overdue=overdue or 0,
         alerts_open=alerts or 0,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from fangkong import cliutil
 from fangkong.clock import LOCAL_TZ
-from fangkong.quarantine import service, sites, tests_cli
+from fangkong.quarantine import placement, releases, service, sites, tests_cli
 from fangkong.quarantine.assignment import UNPLACED_LABELS
 from fangkong.quarantine.orders import STATUS_LABELS, OrderStatus
 from fangkong.quarantine.schedule import PERSON_LABELS, PersonKind
@@ -81,7 +81,7 @@ def release(day: str = typer.Option(..., "--date", help="YYYY-MM-DD: the day to 
     when = cliutil.parse_day(day)
     now = cliutil.clock().now()
     with cliutil.unit_of_work() as session:
-        result = service.release_day(
+        result = releases.release_day(
             session, day=when, now=now, actor="cli", scope=cliutil.city_scope()
         )
         home = sum(o.status == OrderStatus.in_home_monitoring.value for o in result.released)
@@ -107,7 +107,7 @@ def transfers() -> None:
         table = Table(title="待转运")
         for column in ("任务", "隔离点", "接送地址", "时间", "人数", "车辆", "转运组"):
             table.add_column(column)
-        for task in service.transfers(session, scope=cliutil.city_scope()):
+        for task in placement.transfers(session, scope=cliutil.city_scope()):
             table.add_row(
                 task.task_no,
                 task.site.name,

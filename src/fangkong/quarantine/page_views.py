@@ -17,7 +17,7 @@ from fangkong.cases.models import Case
 from fangkong.clock import LOCAL_TZ, chinese_day
 from fangkong.people.masking import mask_name
 from fangkong.people.models import Person
-from fangkong.quarantine import service, site_tests, sites, stages
+from fangkong.quarantine import releases, service, site_tests, sites, stages
 from fangkong.quarantine.assignment import UNPLACED_LABELS
 from fangkong.quarantine.models import (
     MonitoringReport,
@@ -229,7 +229,7 @@ def plan_result(session: Session, plan: service.DayPlan) -> dict[str, Any]:
     }
 
 
-def release_result(session: Session, result: service.Releases) -> dict[str, Any]:
+def release_result(session: Session, result: releases.Releases) -> dict[str, Any]:
     orders = result.released + result.completed + [o for o, _ in result.held]
     persons = persons_by_id(session, (o.person_id for o in orders))
     return {

@@ -30,7 +30,7 @@ from fangkong.deps import ClockDep, PolicyDep, SessionDep
 from fangkong.errors import Conflict, FangkongError, NotFound
 from fangkong.quarantine import board as board_mod
 from fangkong.quarantine import page_views as views
-from fangkong.quarantine import service, site_tests, sites
+from fangkong.quarantine import placement, releases, service, site_tests, sites
 from fangkong.quarantine.models import QuarantineOrder, TransferTask
 from fangkong.quarantine.orders import STATUS_LABELS, OrderStatus
 from fangkong.web.templating import templates
@@ -126,7 +126,7 @@ def _render_board(
 ) -> Response:
     scope = principal.jurisdiction
     occupancy = sites.occupancy(session, scope=scope)
-    tasks = service.transfers(session, scope=scope, status="pending")
+    tasks = placement.transfers(session, scope=scope, status="pending")
     context = {
         "nav": "quarantine",
         "area": scope.label(),
@@ -137,7 +137,7 @@ def _render_board(
         "board": board_mod.board(session, day=day, scope=scope),
         "sites": [views.occupancy_row(o) for o in occupancy],
         "releases": views.release_rows(
-            session, service.releases_due(session, day=day, scope=scope), day
+            session, releases.releases_due(session, day=day, scope=scope), day
         ),
         "transfers": views.transfer_rows(session, tasks),
         "tests": views.site_test_rows(session, occupancy, day, scope),
@@ -235,7 +235,7 @@ def release_page(
     if error:
         return _render_board(request, session, principal, day, now_day, error=error, status=422)
     try:
-        result = service.release_day(
+        result = releases.release_day(
             session, day=day, now=clock.now(), actor=principal.name, scope=principal.jurisdiction
         )
     except FangkongError as exc:
@@ -257,7 +257,7 @@ def _task_or_error(
     request: Request, session: Session, principal: Principal, task_no: str
 ) -> TransferTask | Response:
     try:
-        return service.get_task(session, task_no, scope=principal.jurisdiction)
+        return placement.get_task(session, task_no, scope=principal.jurisdiction)
     except FangkongError as exc:
         if not _hidden(exc):
             raise
@@ -300,7 +300,7 @@ def dispatch_page(
     status = 422
     if not error:
         try:
-            service.dispatch(found, **values)
+            placement.dispatch(found, **values)
         except FangkongError as exc:
             session.rollback()
             error, status = _task_error(task_no, exc), exc.status
@@ -332,7 +332,7 @@ def transfer_done_page(
     now_day = today(clock)
     day = _form_day(form, now_day) or now_day
     try:
-        service.transfer_done(session, found, now=clock.now(), actor=principal.name)
+        placement.transfer_done(session, found, now=clock.now(), actor=principal.name)
     except FangkongError as exc:
         session.rollback()
         error = _task_error(task_no, exc)

@@ -1,0 +1,150 @@
+"""Releases and completions by the edition's rule: a stage ends on its last day once every
+test of it is negative; everyone else due is held with the reasons."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.people.models import Person
+from fangkong.quarantine import site_tests, stages
+from fangkong.quarantine.bulk import IN_BATCH
+from fangkong.quarantine.models import (
+    QuarantineOrder,
+    QuarantineTest,
+)
+from fangkong.quarantine.moves import change_status
+from fangkong.quarantine.orders import OrderStatus
+from fangkong.quarantine.schedule import Schedule
+from fangkong.quarantine.scope import order_conditions
+
+
+@dataclass
+class Releases:
+    released: list[QuarantineOrder] = field(default_factory=list)  # then home or completed
+    completed: list[QuarantineOrder] = field(default_factory=list)
+    held: list[tuple[QuarantineOrder, list[str]]] = field(default_factory=list)
+
+
+def _ending_stage(plan: Schedule, order: QuarantineOrder, day: date) -> int | None:
+    """Index of the stage that ends the order's present status by ``day``, or None.
+
+    In quarantine at a site, that is the centralized first stage; in quarantine at home
+    (an order that started at home) or in home monitoring, it is the last stage."""
+    if order.status == OrderStatus.in_quarantine.value and plan.stages[0].kind == "centralized":
+        index = 0
+    elif order.status in (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value):
+        index = len(plan.stages) - 1
+    else:
+        return None
+    return index if plan.stages[index].last_day <= day else None
+
+
+def release_day(
+    session: Session,
+    *,
+    day: date,
+    now: datetime,
+    actor: str,
+    scope: Jurisdiction,
+) -> Releases:
+    """Release everyone whose centralized stage ends by ``day`` and whose tests are all
+    negative (to home monitoring when the schedule has it, else completed); complete
+    everyone whose last stage ends by ``day``. Who cannot go yet is held, with why."""
+    candidates = list(
+        session.scalars(
+            select(QuarantineOrder)
+            .where(
+                QuarantineOrder.status.in_(
+                    (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value)
+                ),
+                QuarantineOrder.start_on <= day,
+                order_conditions(scope),
+            )
+            .options(selectinload(QuarantineOrder.site))
+            .order_by(QuarantineOrder.id)
+        )
+    )
+    result = Releases()
+    ending = []
+    for order in candidates:
+        plan = stages.load(order)
+        index = _ending_stage(plan, order, day)
+        if index is not None:
+            ending.append((order, plan, index))
+    tests: dict[tuple[int, str], dict[date, QuarantineTest]] = defaultdict(dict)
+    ids = [order.id for order, _, _ in ending]
+    for i in range(0, len(ids), IN_BATCH):
+        for test in session.scalars(
+            select(QuarantineTest).where(QuarantineTest.order_id.in_(ids[i : i + IN_BATCH]))
+        ):
+            tests[(test.order_id, test.stage)][test.due_on] = test
+    for order, plan, index in ending:
+        kind = plan.stages[index].kind
+        check = site_tests.release_check(session, order, day, kind, tests[(order.id, kind)])
+        if not check.allowed:
+            result.held.append((order, list(check.reasons)))
+            continue
+        stage = plan.stages[index]
+        last = index == len(plan.stages) - 1
+        if order.status == OrderStatus.in_quarantine.value:
+            # out of the site (or the end of home isolation): released, then home or done
+            tested = "，核酸均阴性" if stage.test_dates else ""
+            change_status(
+                order,
+                OrderStatus.released,
+                at=now,
+                by=actor,
+                why=f"{stage.label}期满{tested}（{plan.rule}）",
+            )
+            result.released.append(order)
+            if not last:
+                nxt = plan.stages[index + 1]
+                change_status(
+                    order,
+                    OrderStatus.in_home_monitoring,
+                    at=now,
+                    by=actor,
+                    why=f"转{nxt.label}，交社区管理至 {plan.end.isoformat()}",
+                )
+                continue
+        change_status(
+            order,
+            OrderStatus.completed,
+            at=now,
+            by=actor,
+            why=f"{plan.stages[-1].label}期满（{plan.rule}）",
+        )
+        result.completed.append(order)
+    return result
+
+
+def releases_due(
+    session: Session, *, day: date, scope: Jurisdiction
+) -> list[tuple[QuarantineOrder, Person]]:
+    """Orders whose centralized stage or whole schedule ends on ``day`` (today's releases)."""
+    rows = session.execute(
+        select(QuarantineOrder, Person)
+        .join(Person, Person.id == QuarantineOrder.person_id)
+        .where(
+            QuarantineOrder.status.in_(
+                (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value)
+            ),
+            order_conditions(scope),
+            QuarantineOrder.start_on <= day,
+        )
+        .options(selectinload(QuarantineOrder.site), selectinload(QuarantineOrder.room))
+        .order_by(QuarantineOrder.site_id, QuarantineOrder.id)
+    ).all()
+    due = []
+    for order, person in rows:
+        plan = stages.load(order)
+        index = _ending_stage(plan, order, day)
+        if index is not None and plan.stages[index].last_day == day:
+            due.append((order, person))
+    return due
