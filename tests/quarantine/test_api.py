@@ -78,6 +78,7 @@ def test_a_day_through_the_api(client_as: Clients, outbreak: None) -> None:
     board = cdc.get(API + "/board", params={"date": "2022-03-16"}).json()
     assert board["in_quarantine"] == 3
     assert board["pending_transfer"] == 1
+    assert board["waiting_for_room"] == 0
     assert board["transfers_pending"] == 1
     assert board["tests_due"] >= 2
     sites = {s["code"]: s for s in cdc.get(API + "/sites").json()}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.errors import Conflict, InvalidInput
 from fangkong.policy import load_policy
-from fangkong.quarantine import ordering, placement, releases, service
+from fangkong.quarantine import board, ordering, placement, releases, service
 from fangkong.quarantine.models import QuarantineOrder, QuarantineTest, SiteRoom
 from fangkong.quarantine.moves import change_status
 from fangkong.quarantine.orders import IllegalTransition, OrderStatus
@@ -123,6 +123,7 @@ def test_never_over_capacity_and_the_rest_wait_with_a_reason(session: Session) -
     result = plan(session)
     assert len(result.placement.placed) == 2
     assert [r for _, r in result.placement.unplaced] == ["no_capacity", "no_capacity"]
+    assert board.board(session, day=DAY, scope=CITY).waiting_for_room == 2
     # a new site tomorrow takes the ones still waiting
     site(session, "S02", rooms={"201": 1, "202": 1}, lon=118.0)
     later = plan(session, day=DAY + timedelta(days=1))

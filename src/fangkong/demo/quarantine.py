@@ -17,7 +17,8 @@ Every day from the first report to the demo's evening, as a command HQ ran it:
   uses — simulated for the last ``MONITORED_DAYS`` days; a few run a fever, a few miss a
   window; the alert run at 23:00 raises the community follow-ups (a fever's referral is
   raised with its report), and the community closes most tasks the next morning.
-- ``release_day`` each evening releases whoever's stage ended with every test negative.
+- ``release_day`` each evening releases whoever's stage ended with every test negative (the
+  last evening's are left for the HQ's button on the board).
 
 Numbers are reproducible from the seed.
 """
@@ -59,7 +60,7 @@ from fangkong.tracing.models import Contact
 
 CITY = "3703"
 LAB = "淄博市疾控中心实验室"
-BEDS_MARGIN = 1.3  # beds per contact to plan the sites for
+ROOMS_MARGIN = 1.0  # rooms per contact to plan the sites for
 FEVER = 0.02  # share of reports with a temperature at or above 37.3 ℃
 MISSED = 0.03  # share of report windows nobody reports in
 # One large site per district with contacts (淄博 ran sites of a few hundred rooms).
@@ -90,12 +91,16 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def sites_csv(session: Session, seed: int) -> str:
-    """The site file: a site in each district with contacts, rooms of one to three beds,
-    enough beds for all of the district's close and secondary contacts with a margin."""
+    """The site file: a site in each district with contacts, rooms of one to five beds, a
+    room for each of the district's close and secondary contacts (a room is never shared
+    between households)."""
     rng = random.Random(seed)
+    # A room takes one household whatever its size, and members of a household found on
+    # different days take a room each: a site is sized at a room per contact.
     contacts = dict(
         session.execute(
-            select(Person.district_code, func.count(func.distinct(Contact.person_id)))
+            select(Person.district_code, func.count(func.distinct(Person.id)))
+            .select_from(Contact)
             .join(Person, Person.id == Contact.person_id)
             .where(Contact.degree.in_(("close", "secondary")))
             .group_by(Person.district_code)
@@ -113,7 +118,7 @@ def sites_csv(session: Session, seed: int) -> str:
         key=lambda d: (-contacts[d.code], d.code),
     )
     for number, district in enumerate(busiest, start=1):
-        wanted = int(contacts[district.code] * BEDS_MARGIN)
+        wanted = int(contacts[district.code] * ROOMS_MARGIN)
         lon, lat = centres[district.code]
         code = f"S{number:02d}"
         name = f"{district.name}集中隔离点"
@@ -121,13 +126,13 @@ def sites_csv(session: Session, seed: int) -> str:
             round(lon + rng.uniform(-0.04, 0.04), 5),
             round(lat + rng.uniform(-0.04, 0.04), 5),
         )
-        beds, floor = 0, 1
-        while beds < wanted:
+        rooms, floor = 0, 1
+        while rooms < wanted:
             for r in range(1, 21):
-                size = rng.choice((1, 2, 2, 3))
+                size = rng.choice((1, 2, 2, 3, 3, 4, 5))  # family rooms for households
                 row = [code, name, district.name, f"{district.name}（演示地址）", *where]
                 writer.writerow([*row, f"{floor}{r:02d}", size])
-                beds += size
+                rooms += 1
             floor += 1
     return out.getvalue()
 
@@ -178,10 +183,11 @@ def run(
             result.follow_ups += alerts.follow_ups
             if day < last:
                 _close_tasks(session, day, _at(day + timedelta(days=1), 9), rng)
-        released = releases.release_day(
-            session, day=day, now=_at(day, 22), actor="demo", scope=scope
-        )
-        result.released += len(released.released)
+        if day < last:  # the last evening's releases are left for the HQ to run
+            released = releases.release_day(
+                session, day=day, now=_at(day, 22), actor="demo", scope=scope
+            )
+            result.released += len(released.released)
         day += timedelta(days=1)
     result.status = Counter(
         dict(

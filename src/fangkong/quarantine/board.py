@@ -28,6 +28,7 @@ class Board:
     in_quarantine: int
     in_home_monitoring: int
     pending_transfer: int
+    waiting_for_room: int  # pending transfer with no room yet: the next plan's to place
     transfers_pending: int
     releases_due: int
     tests_due: int
@@ -50,6 +51,15 @@ def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
     )
     live = QuarantineOrder.status.in_(
         (OrderStatus.pending_transfer.value, OrderStatus.in_quarantine.value)
+    )
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(QuarantineOrder)
+        .where(
+            order_conditions(scope),
+            QuarantineOrder.status == OrderStatus.pending_transfer.value,
+            QuarantineOrder.room_id.is_(None),
+        )
     )
     tests_due = session.scalar(
         tests.where(order_conditions(scope), live, QuarantineTest.due_on == day)
@@ -76,6 +86,7 @@ def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
         in_quarantine=by_status.get(OrderStatus.in_quarantine.value, 0),
         in_home_monitoring=by_status.get(OrderStatus.in_home_monitoring.value, 0),
         pending_transfer=by_status.get(OrderStatus.pending_transfer.value, 0),
+        waiting_for_room=waiting or 0,
         transfers_pending=len(placement.transfers(session, scope=scope, status="pending")),
         releases_due=len(releases.releases_due(session, day=day, scope=scope)),
         tests_due=tests_due or 0,

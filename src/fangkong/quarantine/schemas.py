@@ -201,6 +201,7 @@ class BoardRead(BaseModel):
     in_quarantine: int
     in_home_monitoring: int
     pending_transfer: int
+    waiting_for_room: int
     transfers_pending: int
     releases_due: int
     tests_due: int
