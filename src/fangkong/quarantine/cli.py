@@ -120,6 +120,16 @@ def transfers() -> None:
         out.print(table)
 
 
+@app.command("arrived")
+def arrived(task_nos: list[str] = typer.Argument(..., help="Transfer task numbers.")) -> None:
+    """The team delivered these transfers: their people are in quarantine from now."""
+    now = cliutil.clock().now()
+    with cliutil.unit_of_work() as session:
+        tasks = [placement.get_task(session, no, scope=cliutil.city_scope()) for no in task_nos]
+        done = placement.transfers_done(session, tasks, now=now, actor="cli")
+        out.print(f"{len(tasks)} transfer(s) done: {len(done)} in quarantine")
+
+
 @sites_app.command("import")
 def import_sites(file: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """Import sites and rooms (.csv/.xlsx): all or nothing, idempotent."""
