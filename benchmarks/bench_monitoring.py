@@ -43,7 +43,7 @@ from fangkong.auth.jurisdiction import bind
 from fangkong.clock import LOCAL_TZ
 from fangkong.people.models import Community, Household, Person
 from fangkong.policy import load_policy
-from fangkong.quarantine import monitoring, schedule, stages
+from fangkong.quarantine import monitoring, schedule, stages, worklist
 from fangkong.quarantine.models import MonitoringReport, MonitoringTask, QuarantineOrder
 from fangkong.regions import service as regions
 from fangkong.storage.db import create_store_engine
@@ -274,9 +274,9 @@ def main() -> None:
             .limit(1)
         ).one()
 
-        def page(community: int | None, offset: int = 0) -> monitoring.Worklist:
+        def page(community: int | None, offset: int = 0) -> worklist.Worklist:
             assert community is not None
-            return monitoring.worklist(
+            return worklist.worklist(
                 session,
                 day=DAY,
                 community_id=community,

@@ -17,7 +17,7 @@ from fangkong.people import service as people_service
 from fangkong.people.models import Person
 from fangkong.people.schemas import PersonCreate
 from fangkong.policy import load_policy
-from fangkong.quarantine import monitoring, schedule, stages
+from fangkong.quarantine import monitoring, monitoring_tasks, schedule, stages, worklist
 from fangkong.quarantine.models import MonitoringReport, MonitoringTask, QuarantineOrder
 
 CITY = bind("city", "3703")
@@ -178,7 +178,9 @@ def test_a_second_alert_in_the_window_keeps_one_task_and_reopens_a_closed_one(
     assert first.task is not None
     assert second.task is not None
     assert first.task.id == second.task.id
-    monitoring.close_task(session, task=first.task, by="worker", outcome="已转诊", now=local(9))
+    monitoring_tasks.close_task(
+        session, task=first.task, by="worker", outcome="已转诊", now=local(9)
+    )
     third = report(session, order, local(10), 38.5)
     assert third.task is not None
     assert third.task.id == first.task.id
@@ -394,8 +396,10 @@ def test_closing_a_task(session: Session, order: QuarantineOrder) -> None:
     done = report(session, order, local(7), 38.0)
     assert done.task is not None
     with pytest.raises(InvalidInput):
-        monitoring.close_task(session, task=done.task, by="worker", outcome="  ", now=local(9))
-    monitoring.close_task(
+        monitoring_tasks.close_task(
+            session, task=done.task, by="worker", outcome="  ", now=local(9)
+        )
+    monitoring_tasks.close_task(
         session, task=done.task, by="worker", outcome="已转诊至区医院", now=local(9)
     )
     assert (done.task.status, done.task.done_by, done.task.outcome) == (
@@ -404,7 +408,9 @@ def test_closing_a_task(session: Session, order: QuarantineOrder) -> None:
         "已转诊至区医院",
     )
     with pytest.raises(monitoring.TaskClosed) as error:
-        monitoring.close_task(session, task=done.task, by="worker", outcome="again", now=local(10))
+        monitoring_tasks.close_task(
+            session, task=done.task, by="worker", outcome="again", now=local(10)
+        )
     assert error.value.code == "task_closed"
 
 
@@ -413,18 +419,18 @@ def test_task_lists_are_cut_to_the_jurisdiction_and_masked(
 ) -> None:
     report(session, order, local(7), 38.0)
     alerts(session, local(23, 30))
-    rows, total = monitoring.tasks(session, scope=CITY, day=DAY)
+    rows, total = monitoring_tasks.tasks(session, scope=CITY, day=DAY)
     assert total == 2
     assert {r.name for r in rows} == {"王*明"}
-    assert monitoring.tasks(session, scope=CITY, kind="referral")[1] == 1
-    assert monitoring.tasks(session, scope=CITY, kind="follow_up", status="open")[1] == 1
-    assert monitoring.tasks(session, scope=ZHANGDIAN)[1] == 0
+    assert monitoring_tasks.tasks(session, scope=CITY, kind="referral")[1] == 1
+    assert monitoring_tasks.tasks(session, scope=CITY, kind="follow_up", status="open")[1] == 1
+    assert monitoring_tasks.tasks(session, scope=ZHANGDIAN)[1] == 0
     street = bind("street", "370306001")
-    assert monitoring.tasks(session, scope=street)[1] == 2
+    assert monitoring_tasks.tasks(session, scope=street)[1] == 2
     with pytest.raises(NotFound):
-        monitoring.get_task(session, task_id=rows[0].id, scope=ZHANGDIAN)
+        monitoring_tasks.get_task(session, task_id=rows[0].id, scope=ZHANGDIAN)
     with pytest.raises(InvalidInput):
-        monitoring.tasks(session, scope=CITY, kind="visit")
+        monitoring_tasks.tasks(session, scope=CITY, kind="visit")
 
 
 # ---------------------------------------------------------------- the worklist
@@ -440,7 +446,7 @@ def test_the_worklist_groups_households_and_shows_each_window(session: Session) 
     report(session, b, local(13), 36.4)  # outside both windows
     community_id = a1.community_id
     assert community_id is not None
-    found = monitoring.worklist(
+    found = worklist.worklist(
         session,
         day=DAY,
         community_id=community_id,
@@ -473,7 +479,7 @@ def test_the_worklist_groups_households_and_shows_each_window(session: Session) 
     assert found.counts["morning_missed"] == 1
     assert found.counts["alert"] == 1
     assert found.counts["open_tasks"] == 1
-    before = monitoring.worklist(
+    before = worklist.worklist(
         session, day=DAY, community_id=community_id, scope=CITY, now=local(5), policy=POLICY
     )
     assert {w.state for h in before.households for m in h.members for w in m.windows} >= {"not_yet"}
@@ -484,7 +490,7 @@ def test_the_worklist_in_full_and_by_page(session: Session) -> None:
         make_order(session, make_person(session, f"P04{i}", name="赵六", household=f"H4{i}"))
     person = session.scalars(select(Person).where(Person.person_no == "P040")).one()
     assert person.community_id is not None
-    full = monitoring.worklist(
+    full = worklist.worklist(
         session,
         day=DAY,
         community_id=person.community_id,
@@ -511,7 +517,7 @@ def test_the_worklist_of_a_community_outside_the_jurisdiction_is_absent(
     assert order.community_id is not None
     for scope in (ZHANGDIAN, bind("street", "370306002"), bind("site", "S01")):
         with pytest.raises(NotFound):
-            monitoring.worklist(
+            worklist.worklist(
                 session,
                 day=DAY,
                 community_id=order.community_id,
@@ -519,8 +525,8 @@ def test_the_worklist_of_a_community_outside_the_jurisdiction_is_absent(
                 now=local(20),
                 policy=POLICY,
             )
-    choices = monitoring.communities_under_monitoring(
+    choices = worklist.communities_under_monitoring(
         session, day=DAY, scope=bind("street", "370306001")
     )
     assert choices == [(order.community_id, "新建路社区", 1)]
-    assert monitoring.communities_under_monitoring(session, day=DAY, scope=ZHANGDIAN) == []
+    assert worklist.communities_under_monitoring(session, day=DAY, scope=ZHANGDIAN) == []

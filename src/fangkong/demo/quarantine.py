@@ -45,6 +45,7 @@ from fangkong.policy import Policy
 from fangkong.quarantine import (
     conversion,
     monitoring,
+    monitoring_tasks,
     placement,
     releases,
     service,
@@ -317,4 +318,4 @@ def _close_tasks(session: Session, day: date, at: datetime, rng: random.Random) 
                 if task.kind == "referral"
                 else "已电话联系，补报体温正常"
             )
-            monitoring.close_task(session, task=task, by="五包一", outcome=outcome, now=at)
+            monitoring_tasks.close_task(session, task=task, by="五包一", outcome=outcome, now=at)

@@ -13,7 +13,6 @@ Functions take the session and keywords and never commit; every query is cut to 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +24,6 @@ from sqlalchemy import (
     Row,
     Table,
     and_,
-    false,
     func,
     insert,
     literal,
@@ -34,14 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from fangkong.auth import audit
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.auth.principal import Principal
 from fangkong.clock import LOCAL_TZ
 from fangkong.errors import Conflict, InvalidInput, NotFound
-from fangkong.people.masking import mask_name, mask_phone
-from fangkong.people.models import Building, Community, Compound, Household, Person
-from fangkong.people.service import covers
+from fangkong.people.masking import mask_name
+from fangkong.people.models import Person
 from fangkong.policy import Policy
 from fangkong.quarantine import stages
 from fangkong.quarantine.models import MonitoringReport, MonitoringTask, QuarantineOrder
@@ -68,7 +63,7 @@ SELF_REPORTS_PER_DAY = 12
 # Reports a few minutes ahead of the server's clock are the phone's clock, not the future.
 CLOCK_SKEW = timedelta(minutes=5)
 AnyRow = Row[*tuple[Any, ...]]
-_CANDIDATES = (OrderStatus.in_home_monitoring.value, OrderStatus.in_quarantine.value)
+MONITORED_STATUSES = (OrderStatus.in_home_monitoring.value, OrderStatus.in_quarantine.value)
 
 
 class NotUnderMonitoring(Conflict):
@@ -126,10 +121,10 @@ def _stage_kind(text: str, person_kind: str, start_on: date, day: date) -> str |
 
 def monitored_on(order: QuarantineOrder, day: date) -> bool:
     """Whether ``order`` is under home monitoring on ``day``."""
-    return _monitored(order.status, order.stages, order.person_kind, order.start_on, day)
+    return monitored_stage(order.status, order.stages, order.person_kind, order.start_on, day)
 
 
-def _monitored(status: str, text: str, person_kind: str, start_on: date, day: date) -> bool:
+def monitored_stage(status: str, text: str, person_kind: str, start_on: date, day: date) -> bool:
     if day < start_on:
         return False
     if status == OrderStatus.in_home_monitoring.value:
@@ -547,129 +542,6 @@ def run_alerts(
     )
 
 
-# ---------------------------------------------------------------- tasks
-
-
-@dataclass(frozen=True)
-class TaskRow:
-    id: int
-    order_no: str
-    person_no: str
-    name: str | None  # masked
-    kind: str
-    day: date
-    window: str
-    reason: str
-    status: str
-    community_id: int | None
-    created_at: datetime
-    done_at: datetime | None
-    done_by: str | None
-    outcome: str | None
-
-
-def _task_row_of(t: MonitoringTask, order_no: str, person_no: str, name: str | None) -> TaskRow:
-    return TaskRow(
-        id=t.id,
-        order_no=order_no,
-        person_no=person_no,
-        name=mask_name(name),
-        kind=t.kind,
-        day=t.day,
-        window=t.window,
-        reason=t.reason,
-        status=t.status,
-        community_id=t.community_id,
-        created_at=t.created_at,
-        done_at=t.done_at,
-        done_by=t.done_by,
-        outcome=t.outcome,
-    )
-
-
-def _task_rows(rows: Iterable[AnyRow]) -> list[TaskRow]:
-    return [_task_row_of(t, order_no, person_no, name) for t, order_no, person_no, name in rows]
-
-
-def task_read(session: Session, *, task: MonitoringTask) -> TaskRow:
-    """One task as the lists show it."""
-    order_no, person_no, name = session.execute(
-        select(QuarantineOrder.order_no, Person.person_no, Person.name)
-        .join(Person, Person.id == QuarantineOrder.person_id)
-        .where(QuarantineOrder.id == task.order_id)
-    ).one()
-    return _task_row_of(task, order_no, person_no, name)
-
-
-def tasks(
-    session: Session,
-    *,
-    scope: Jurisdiction,
-    day: date | None = None,
-    kind: str | None = None,
-    status: str | None = None,
-    community_id: int | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> tuple[list[TaskRow], int]:
-    """Tasks inside ``scope`` (names masked), newest day first, open before done; with
-    the total matching."""
-    if kind is not None and kind not in TASK_KINDS:
-        raise InvalidInput(f"unknown task kind {kind!r}", field="kind", known=list(TASK_KINDS))
-    if status is not None and status not in TASK_STATUSES:
-        raise InvalidInput(f"unknown task status {status!r}", field="status")
-    t = MonitoringTask
-    conds: list[ColumnElement[bool]] = [task_conditions(scope)]
-    if day is not None:
-        conds.append(t.day == day)
-    if kind is not None:
-        conds.append(t.kind == kind)
-    if status is not None:
-        conds.append(t.status == status)
-    if community_id is not None:
-        conds.append(t.community_id == community_id)
-    total = session.scalar(select(func.count(t.id)).where(*conds)) or 0
-    rows = session.execute(
-        select(t, QuarantineOrder.order_no, Person.person_no, Person.name)
-        .join(QuarantineOrder, QuarantineOrder.id == t.order_id)
-        .join(Person, Person.id == QuarantineOrder.person_id)
-        .where(*conds)
-        .order_by(t.day.desc(), t.status.desc(), t.kind, t.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return _task_rows(rows), int(total)
-
-
-def get_task(session: Session, *, task_id: int, scope: Jurisdiction) -> MonitoringTask:
-    task = session.scalar(
-        select(MonitoringTask).where(MonitoringTask.id == task_id, task_conditions(scope))
-    )
-    if task is None:
-        raise NotFound(f"no monitoring task {task_id}", task_id=task_id)
-    return task
-
-
-def close_task(
-    session: Session, *, task: MonitoringTask, by: str, outcome: str, now: datetime
-) -> MonitoringTask:
-    """Mark a task done with what was done (转诊结果, 已联系 …)."""
-    text = outcome.strip()
-    if not text:
-        raise InvalidInput("say what was done", field="outcome")
-    if task.status == "done":
-        raise TaskClosed(f"task {task.id} is already done", task_id=task.id)
-    task.status = "done"
-    task.done_at = now
-    task.done_by = by[:64]
-    task.outcome = text[:200]
-    session.flush()
-    return task
-
-
-# ---------------------------------------------------------------- the worklist
-
-
 @dataclass(frozen=True)
 class WindowView:
     name: str
@@ -687,41 +559,9 @@ class WindowView:
         return STATE_LABELS[self.state]
 
 
-@dataclass(frozen=True)
-class Member:
-    order_no: str
-    person_no: str
-    name: str | None
-    phone: str | None
-    address: str | None  # building and room, only in full
-    status: str
-    windows: tuple[WindowView, ...]
-    last_temperature: float | None
-    last_reported_at: datetime | None
-    alert: bool  # a report of the day alerts
-    other_reports: int  # outside every window
-    open_tasks: tuple[TaskRow, ...]
-
-
-@dataclass(frozen=True)
-class HouseholdRow:
-    household_no: str | None
-    members: tuple[Member, ...]
-
-
-@dataclass(frozen=True)
-class Worklist:
-    day: date
-    community_id: int
-    community_name: str
-    street_code: str
-    pii: bool
-    total_households: int
-    total_persons: int
-    counts: dict[str, int]
-    households: tuple[HouseholdRow, ...]
-    limit: int
-    offset: int
+def report_alerts(report: MonitoringReport | AnyRow, policy: Policy) -> bool:
+    codes = symptom_codes(report.symptoms)
+    return alert_reason(report.temperature, codes, policy) is not None
 
 
 def windows_of(
@@ -744,216 +584,12 @@ def windows_of(
                 closes=window.closes,
                 state=window_state(day, name, reported=bool(inside), now=now, policy=policy),
                 temperature=last.temperature if last else None,
-                alert=any(_alerts(r, policy) for r in inside),
+                alert=any(report_alerts(r, policy) for r in inside),
                 reported_at=last.reported_at if last else None,
                 channel=last.channel if last else None,
             )
         )
     return tuple(views)
-
-
-def _alerts(report: MonitoringReport | AnyRow, policy: Policy) -> bool:
-    codes = symptom_codes(report.symptoms)
-    return alert_reason(report.temperature, codes, policy) is not None
-
-
-def community_in_scope(session: Session, *, community_id: int, scope: Jurisdiction) -> Community:
-    community = session.get(Community, community_id)
-    if community is None or not covers(
-        scope,
-        district_code=community.district_code,
-        street_code=community.street_code,
-        community_id=community.id,
-    ):
-        raise NotFound(f"no community {community_id}", community_id=community_id)
-    return community
-
-
-def _address(compound: str | None, building: str | None, room: str | None) -> str | None:
-    text = " ".join(p for p in (compound, building, room) if p)
-    return text or None
-
-
-def worklist(
-    session: Session,
-    *,
-    day: date,
-    community_id: int,
-    scope: Jurisdiction,
-    now: datetime,
-    policy: Policy,
-    pii: bool = False,
-    limit: int = 50,
-    offset: int = 0,
-) -> Worklist:
-    """The community's households under monitoring on ``day``: each member's morning and
-    evening report (reported with temperature / missed / open / not yet), last temperature
-    and open tasks. Households with open tasks come first; ``limit``/``offset`` page them.
-    Names and phones are masked unless ``pii`` (the caller audits a full view)."""
-    community = community_in_scope(session, community_id=community_id, scope=scope)
-    o, p = QuarantineOrder, Person
-    candidates = session.execute(
-        select(
-            o.id,
-            o.order_no,
-            o.status,
-            o.stages,
-            o.person_kind,
-            o.start_on,
-            p.person_no,
-            p.name,
-            p.phone,
-            p.room,
-            Household.household_no,
-            Compound.name.label("compound"),
-            Building.name.label("building"),
-        )
-        .join(p, p.id == o.person_id)
-        .outerjoin(Household, Household.id == p.household_id)
-        .outerjoin(Compound, Compound.id == p.compound_id)
-        .outerjoin(Building, Building.id == p.building_id)
-        .where(
-            o.community_id == community_id,
-            o.status.in_(_CANDIDATES),
-            o.start_on <= day,
-            order_conditions(scope),
-        )
-    ).all()
-    orders = [
-        c for c in candidates if _monitored(c.status, c.stages, c.person_kind, c.start_on, day)
-    ]
-    ids = {c.id for c in orders}
-    by_order: dict[int, list[AnyRow]] = defaultdict(list)
-    reports = session.execute(
-        select(
-            MonitoringReport.order_id,
-            MonitoringReport.window,
-            MonitoringReport.temperature,
-            MonitoringReport.symptoms,
-            MonitoringReport.reported_at,
-            MonitoringReport.channel,
-        )
-        .join(o, o.id == MonitoringReport.order_id)
-        .where(o.community_id == community_id, MonitoringReport.day == day)
-        .order_by(MonitoringReport.reported_at, MonitoringReport.id)
-    ).all()
-    for r in reports:
-        if r.order_id in ids:
-            by_order[r.order_id].append(r)
-    open_rows = session.execute(
-        select(MonitoringTask, o.order_no, p.person_no, p.name)
-        .join(o, o.id == MonitoringTask.order_id)
-        .join(p, p.id == o.person_id)
-        .where(
-            MonitoringTask.community_id == community_id,
-            MonitoringTask.status == "open",
-            task_conditions(scope),
-        )
-        .order_by(MonitoringTask.day, MonitoringTask.id)
-    ).all()
-    open_tasks: dict[str, list[TaskRow]] = defaultdict(list)
-    for task in _task_rows(open_rows):
-        open_tasks[task.order_no].append(task)
-
-    members: dict[str, list[Member]] = defaultdict(list)
-    counts: dict[str, int] = defaultdict(int)
-    for c in orders:
-        mine = by_order.get(c.id, [])
-        views = windows_of(mine, day=day, now=now, policy=policy)
-        for view in views:
-            counts[f"{view.name}_{view.state}"] += 1
-        alert = any(_alerts(r, policy) for r in mine)
-        counts["alert"] += alert
-        counts["open_tasks"] += len(open_tasks.get(c.order_no, ()))
-        member = Member(
-            order_no=c.order_no,
-            person_no=c.person_no,
-            name=c.name if pii else mask_name(c.name),
-            phone=c.phone if pii else mask_phone(c.phone),
-            address=_address(c.compound, c.building, c.room) if pii else None,
-            status=c.status,
-            windows=views,
-            last_temperature=mine[-1].temperature if mine else None,
-            last_reported_at=mine[-1].reported_at if mine else None,
-            alert=alert,
-            other_reports=sum(1 for r in mine if r.window is None),
-            open_tasks=tuple(open_tasks.get(c.order_no, ())),
-        )
-        # A person without a household is a household of one.
-        members[c.household_no or f"~{c.person_no}"].append(member)
-    households = sorted(
-        (
-            HouseholdRow(
-                household_no=None if key.startswith("~") else key,
-                members=tuple(sorted(group, key=lambda m: m.person_no)),
-            )
-            for key, group in members.items()
-        ),
-        key=lambda h: (
-            not any(m.open_tasks or m.alert for m in h.members),
-            h.household_no or h.members[0].person_no,
-        ),
-    )
-    counts["persons"] = len(orders)
-    return Worklist(
-        day=day,
-        community_id=community.id,
-        community_name=community.name,
-        street_code=community.street_code,
-        pii=pii,
-        total_households=len(households),
-        total_persons=len(orders),
-        counts=dict(counts),
-        households=tuple(households[offset : offset + limit]),
-        limit=limit,
-        offset=offset,
-    )
-
-
-def record_full_view(
-    session: Session, *, principal: Principal, found: Worklist, now: datetime
-) -> None:
-    """A full (unmasked) worklist is a read of personal data: one audit entry per page."""
-    shown = [m.person_no for h in found.households for m in h.members]
-    if shown:
-        audit.record(
-            session,
-            principal=principal,
-            action="read_pii",
-            now=now,
-            entity_type="monitoring_worklist",
-            entity_id=f"{found.community_id}:{found.day.isoformat()}",
-            fields=["name", "phone", "address"],
-            detail={"rows": len(shown), "persons": shown[:100], "offset": found.offset},
-        )
-
-
-def communities_under_monitoring(
-    session: Session, *, day: date, scope: Jurisdiction
-) -> list[tuple[int, str, int]]:
-    """(community id, name, persons) in ``scope`` with people under monitoring on ``day``:
-    the worklist's choice of community. Counted in SQL without reading the stages: in home
-    monitoring, or in quarantine on an order that started at home and has not ended."""
-    o = QuarantineOrder
-    rows = session.execute(
-        select(Community.id, Community.name, func.count(o.id))
-        .join(o, o.community_id == Community.id)
-        .where(
-            o.start_on <= day,
-            or_(
-                o.status == OrderStatus.in_home_monitoring.value,
-                and_(
-                    o.status == OrderStatus.in_quarantine.value,
-                    o.kind.in_(MONITORED_STAGES),
-                    o.planned_end >= day,
-                ),
-            ),
-            order_conditions(scope) if scope.is_area else false(),
-        )
-        .group_by(Community.id, Community.name)
-        .order_by(Community.name)
-    ).all()
-    return [(cid, name, int(n)) for cid, name, n in rows]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from fangkong.auth.principal import Principal
 from fangkong.auth.service import Keys
 from fangkong.clock import today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
-from fangkong.quarantine import links, monitoring
+from fangkong.quarantine import links, monitoring, monitoring_tasks, worklist
 from fangkong.quarantine.schedule import SYMPTOMS
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
@@ -195,7 +195,7 @@ def _window(view: monitoring.WindowView) -> WindowRead:
     )
 
 
-def _task(row: monitoring.TaskRow) -> TaskRead:
+def _task(row: monitoring_tasks.TaskRow) -> TaskRead:
     return TaskRead.model_validate(row, from_attributes=True)
 
 
@@ -265,7 +265,7 @@ def get_worklist(
     if full:
         principal.require("person.pii.read")
     now = clock.now()
-    found = monitoring.worklist(
+    found = worklist.worklist(
         session,
         day=day or today(clock),
         community_id=community_id,
@@ -277,7 +277,7 @@ def get_worklist(
         offset=offset,
     )
     if full:
-        monitoring.record_full_view(session, principal=principal, found=found, now=now)
+        worklist.record_full_view(session, principal=principal, found=found, now=now)
     return WorklistRead(
         day=found.day,
         community_id=found.community_id,
@@ -329,7 +329,7 @@ def list_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TaskPage:
-    rows, total = monitoring.tasks(
+    rows, total = monitoring_tasks.tasks(
         session,
         scope=principal.jurisdiction,
         day=day,
@@ -350,11 +350,11 @@ def list_tasks(
 def task_done(
     task_id: RowIdPath, data: TaskDone, session: SessionDep, clock: ClockDep, principal: Reporter
 ) -> TaskRead:
-    task = monitoring.get_task(session, task_id=task_id, scope=principal.jurisdiction)
-    monitoring.close_task(
+    task = monitoring_tasks.get_task(session, task_id=task_id, scope=principal.jurisdiction)
+    monitoring_tasks.close_task(
         session, task=task, by=principal.name, outcome=data.outcome, now=clock.now()
     )
-    return _task(monitoring.task_read(session, task=task))
+    return _task(monitoring_tasks.task_read(session, task=task))
 
 
 @router.post(

@@ -28,7 +28,7 @@ from fangkong.clock import LOCAL_TZ, today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError, InvalidInput
 from fangkong.policy import Policy
-from fangkong.quarantine import links, monitoring
+from fangkong.quarantine import links, monitoring, monitoring_tasks, worklist
 from fangkong.quarantine.orders import STATUS_LABELS, OrderStatus
 from fangkong.quarantine.schedule import SYMPTOMS, symptom_labels
 from fangkong.web.templating import templates
@@ -226,7 +226,7 @@ def _render_worklist(
     status: int = 200,
 ) -> Response:
     scope = principal.jurisdiction
-    choices = monitoring.communities_under_monitoring(session, day=day, scope=scope)
+    choices = worklist.communities_under_monitoring(session, day=day, scope=scope)
     if community_id is None:
         if scope.kind == "community" and scope.community_id is not None:
             community_id = scope.community_id
@@ -237,7 +237,7 @@ def _render_worklist(
     found = None
     if community_id is not None:
         try:
-            found = monitoring.worklist(
+            found = worklist.worklist(
                 session,
                 day=day,
                 community_id=community_id,
@@ -252,7 +252,7 @@ def _render_worklist(
             error, status = f"无法显示此社区：{exc.message}", exc.status
         else:
             if full:
-                monitoring.record_full_view(session, principal=principal, found=found, now=now)
+                worklist.record_full_view(session, principal=principal, found=found, now=now)
     context = {
         "nav": "monitoring",
         "day": day,
@@ -402,8 +402,8 @@ def task_submit(
 ) -> Response:
     community_id, day = _posted_place(form, clock)
     try:
-        task = monitoring.get_task(session, task_id=task_id, scope=principal.jurisdiction)
-        monitoring.close_task(
+        task = monitoring_tasks.get_task(session, task_id=task_id, scope=principal.jurisdiction)
+        monitoring_tasks.close_task(
             session,
             task=task,
             by=principal.name,
