@@ -1,5 +1,5 @@
-"""Home health monitoring (居家健康监测, RULES §3): temperature reports morning and evening,
-the alerts they raise, and the community's daily worklist.
+"""Home health monitoring (居家健康监测, RULES §3): temperature reports morning and evening and
+the alerts they raise (the tasks are ``monitoring_tasks``, the community's list ``worklist``).
 
 A fever (≥ ``policy.quarantine.fever_celsius``) or a listed symptom raises a ``referral`` task
 (to a fever clinic) as soon as it is reported; a report window that closes without a report
