@@ -414,18 +414,18 @@ def apply_results(
     principal: Planner,
 ) -> ApplyRead:
     round_ = service.get_round(session, code=code, scope=principal.jurisdiction)
-    engine = tracing_service.open_lake(
+    with tracing_service.shared_lake(
         home=settings.home, engine=settings.engine, spark_master=settings.spark_master
-    )
-    report = applying.apply(
-        session,
-        round_,
-        lake=lake_root(settings.home),
-        policy=policy,
-        now=clock.now(),
-        scope=principal.jurisdiction,
-        con=engine.con,
-    )
+    ) as engine:
+        report = applying.apply(
+            session,
+            round_,
+            lake=lake_root(settings.home),
+            policy=policy,
+            now=clock.now(),
+            scope=principal.jurisdiction,
+            con=engine.con,
+        )
     return ApplyRead.model_validate(report, from_attributes=True)
 
 

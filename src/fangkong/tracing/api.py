@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
@@ -30,10 +31,11 @@ Exporter = Annotated[Principal, Depends(Require("export"))]
 CASE_NO = Path(max_length=32)
 
 
-def _lake(settings: SettingsDep) -> service.Lake:
-    return service.open_lake(
+def _lake(settings: SettingsDep) -> Iterator[service.Lake]:
+    with service.shared_lake(
         home=settings.home, engine=settings.engine, spark_master=settings.spark_master
-    )
+    ) as lake:
+        yield lake
 
 
 LakeDep = Annotated[service.Lake, Depends(_lake)]

@@ -9,7 +9,7 @@ always shown masked: these are lists of people.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -55,10 +55,11 @@ EDGE_LABELS = {
 CLASS_LABELS = {c.value: label for c, label in CLASSIFICATION_LABELS.items()}
 
 
-def _lake(settings: SettingsDep) -> service.Lake:
-    return service.open_lake(
+def _lake(settings: SettingsDep) -> Iterator[service.Lake]:
+    with service.shared_lake(
         home=settings.home, engine=settings.engine, spark_master=settings.spark_master
-    )
+    ) as lake:
+        yield lake
 
 
 LakeDep = Annotated[service.Lake, Depends(_lake)]

@@ -11,8 +11,10 @@ import contextlib
 import csv
 import io
 import json
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -60,6 +62,30 @@ class Lake:
 
 def open_lake(*, home: Path, engine: str, spark_master: str = "local[*]") -> Lake:
     return Lake(lake_engine.connect(engine, spark_master=spark_master), lake_root(home))
+
+
+_SHARED: dict[tuple[Path, str, str], tuple[Lake, threading.Lock]] = {}
+_SHARED_GUARD = threading.Lock()
+
+
+@contextmanager
+def shared_lake(*, home: Path, engine: str, spark_master: str = "local[*]") -> Iterator[Lake]:
+    """The process's one connection to a lake, held by one request at a time.
+
+    A connection keeps the lake files' footers and its registered tables between traces
+    (``lake/engine.py``, ``lake/scans.py``): a server that opened one per request would pay
+    the first trace's cost on every request. An engine connection is not safe to share
+    between threads, and a trace already uses every core, so requests take turns."""
+    key = (home.resolve(), engine, spark_master)
+    with _SHARED_GUARD:
+        if key not in _SHARED:
+            _SHARED[key] = (
+                open_lake(home=home, engine=engine, spark_master=spark_master),
+                threading.Lock(),
+            )
+        lake, lock = _SHARED[key]
+    with lock:
+        yield lake
 
 
 def window_of(case: Case, policy: Policy) -> rules.Window:
