@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
@@ -26,7 +26,13 @@ from fangkong.policy import Policy
 from fangkong.quarantine.models import QuarantineOrder, QuarantineTest
 from fangkong.quarantine.orders import OrderStatus
 from fangkong.quarantine.schedule import HOME_STAGES
-from fangkong.quarantine.site_tests import OPEN, STATE_LABELS, NothingDue
+from fangkong.quarantine.site_tests import (
+    OPEN,
+    STATE_LABELS,
+    NothingDue,
+    due_or_retest,
+    open_or_extend,
+)
 from fangkong.testing import service as testing
 from fangkong.testing.models import TestingRound
 
@@ -61,22 +67,10 @@ def _due_at(community: Community, day: date) -> Select[QuarantineTest]:
             QuarantineOrder.community_id == community.id,
             QuarantineOrder.status.in_(AT_HOME),
             QuarantineTest.stage.in_(AT_HOME_STAGES),
-            or_(
-                and_(QuarantineTest.due_on == day, QuarantineTest.state == "due"),
-                and_(QuarantineTest.due_on < day, QuarantineTest.state == "invalid"),
-            ),
+            due_or_retest(day),
         )
         .order_by(QuarantineTest.id)
     )
-
-
-def _persons_of(code: str) -> ColumnElement[bool]:
-    linked = (
-        select(QuarantineOrder.person_id)
-        .join(QuarantineTest, QuarantineTest.order_id == QuarantineOrder.id)
-        .where(QuarantineTest.round_code == code)
-    )
-    return Person.id.in_(linked)
 
 
 def open_home_round(
@@ -96,21 +90,12 @@ def open_home_round(
     round_ = session.scalar(select(TestingRound).where(TestingRound.code == code))
     if round_ is not None and round_.kind != "quarantine":
         raise Conflict(f"round {code} exists and is not a home round", code=code)
-    if round_ is not None and round_.status != "open":
-        return round_
-    fresh = [t for t in session.scalars(_due_at(community, day)) if t.round_code != code]
-    if round_ is None and not fresh:
-        raise NothingDue(
-            f"no home test is due in {community.name} on {day.isoformat()}",
-            community_id=community.id,
-            day=str(day),
-        )
-    for test in fresh:
-        test.round_code = code
-    session.flush()
-    if round_ is None:
-        starts, ends = day_bounds(day)
-        spec = testing.SiteRoundSpec(
+    starts, ends = day_bounds(day)
+    return open_or_extend(
+        session,
+        round_,
+        due=_due_at(community, day),
+        spec=lambda: testing.SiteRoundSpec(
             code=code,
             name=f"{community.name} {chinese_day(day)}上门采样",
             site_id=None,
@@ -120,13 +105,17 @@ def open_home_round(
             community_id=community.id,
             community_name=community.name,
             street_code=community.street_code,
-        )
-        return testing.create_site_round(
-            session, spec, persons=_persons_of(code), lake=lake, policy=policy, now=now, actor=actor
-        )
-    if fresh:
-        testing.write_site_due(session, round_, persons=_persons_of(code), lake=lake, now=now)
-    return round_
+        ),
+        nothing_due=NothingDue(
+            f"no home test is due in {community.name} on {day.isoformat()}",
+            community_id=community.id,
+            day=str(day),
+        ),
+        lake=lake,
+        policy=policy,
+        now=now,
+        actor=actor,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ may be released are read from those rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -134,16 +134,21 @@ def _due_at(site: QuarantineSite, day: date) -> Select[QuarantineTest]:
             QuarantineOrder.site_id == site.id,
             QuarantineOrder.status.in_(AT_SITE),
             QuarantineTest.stage == SITE_STAGE,
-            or_(
-                and_(QuarantineTest.due_on == day, QuarantineTest.state == "due"),
-                and_(QuarantineTest.due_on < day, QuarantineTest.state == "invalid"),
-            ),
+            due_or_retest(day),
         )
         .order_by(QuarantineTest.id)
     )
 
 
-def _persons_of(code: str) -> ColumnElement[bool]:
+def due_or_retest(day: date) -> ColumnElement[bool]:
+    """A test a round of ``day`` covers: due that day, or earlier with an unreadable tube."""
+    return or_(
+        and_(QuarantineTest.due_on == day, QuarantineTest.state == "due"),
+        and_(QuarantineTest.due_on < day, QuarantineTest.state == "invalid"),
+    )
+
+
+def persons_of(code: str) -> ColumnElement[bool]:
     """The persons with a test in round ``code``: its due snapshot."""
     linked = (
         select(QuarantineOrder.person_id)
@@ -172,31 +177,66 @@ def open_site_round(
     round_ = session.scalar(select(TestingRound).where(TestingRound.code == code))
     if round_ is not None and (round_.kind != "quarantine" or round_.site_id != site.id):
         raise Conflict(f"round {code} exists and is not this site's", code=code)
-    if round_ is not None and round_.status != "open":
-        return round_  # closed: nothing more is swabbed in it
-    fresh = [t for t in session.scalars(_due_at(site, day)) if t.round_code != code]
-    if round_ is None and not fresh:
-        raise NothingDue(
-            f"no test is due at {site.name} on {day.isoformat()}", site=site.code, day=str(day)
-        )
-    for test in fresh:
-        test.round_code = code
-    session.flush()
-    if round_ is None:
-        starts, ends = day_bounds(day)
-        spec = testing.SiteRoundSpec(
+    starts, ends = day_bounds(day)
+    return open_or_extend(
+        session,
+        round_,
+        due=_due_at(site, day),
+        spec=lambda: testing.SiteRoundSpec(
             code=code,
             name=f"{site.name} {chinese_day(day)}核酸检测",
             site_id=site.id,
             district_code=site.district_code,
             starts_at=starts,
             ends_at=ends,
-        )
+        ),
+        nothing_due=NothingDue(
+            f"no test is due at {site.name} on {day.isoformat()}", site=site.code, day=str(day)
+        ),
+        lake=lake,
+        policy=policy,
+        now=now,
+        actor=actor,
+    )
+
+
+def open_or_extend(
+    session: Session,
+    round_: TestingRound | None,
+    *,
+    due: Select[QuarantineTest],
+    spec: Callable[[], testing.SiteRoundSpec],
+    nothing_due: NothingDue,
+    lake: Path,
+    policy: Policy,
+    now: datetime,
+    actor: str,
+) -> TestingRound:
+    """What a site's day and a community's door-to-door day share: the tests ``due`` not yet
+    in the round are linked to it; a new round is created over their persons (``spec``), an
+    open one has its due snapshot rewritten, a closed one is returned as it is (nothing more
+    is swabbed in it). Nothing due and no round yet: ``nothing_due``."""
+    if round_ is not None and round_.status != "open":
+        return round_
+    code = round_.code if round_ is not None else spec().code
+    fresh = [t for t in session.scalars(due) if t.round_code != code]
+    if round_ is None and not fresh:
+        raise nothing_due
+    for test in fresh:
+        test.round_code = code
+    session.flush()
+    if round_ is None:
         return testing.create_site_round(
-            session, spec, persons=_persons_of(code), lake=lake, policy=policy, now=now, actor=actor
+            session,
+            spec(),
+            persons=persons_of(code),
+            lake=lake,
+            policy=policy,
+            now=now,
+            actor=actor,
         )
     if fresh:
-        testing.write_site_due(session, round_, persons=_persons_of(code), lake=lake, now=now)
+        testing.write_site_due(session, round_, persons=persons_of(code), lake=lake, now=now)
     return round_
 
 
