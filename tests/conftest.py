@@ -1,5 +1,6 @@
 """Shared fixtures: a migrated store (SQLite by default, PostgreSQL when
-``FANGKONG_TEST_DATABASE_URL`` is set, as CI does), a clean session per test, an app."""
+``FANGKONG_TEST_DATABASE_URL`` is set, as CI does), a clean session per test, an app, the
+system Chromium for browser tests (their helpers are in ``tests/browser.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi import FastAPI
@@ -21,6 +23,10 @@ from fangkong.config import Settings
 from fangkong.main import create_app
 from fangkong.storage.db import Base, create_store_engine, session_factory
 from fangkong.storage.migrate import upgrade
+from fangkong.web.screenshot import CHROMIUM, CHROMIUM_ARGS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 NOW = datetime(2022, 3, 23, 12, 0, tzinfo=UTC)
 
@@ -187,3 +193,16 @@ def client(client_as: Callable[[str], TestClient]) -> TestClient:
     """The city CDC epidemiologist (疾控流调): reads and writes cases and the registry,
     sees personal data, city-wide. Tests of access control use ``client_as`` and ``anon``."""
     return client_as("cdc")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """The system Chromium through Playwright, for the tests marked ``browser``."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need the system Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -4,27 +4,21 @@ button and the transfer forms with the session's CSRF token."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from fangkong.auth import service as auth
-from fangkong.clock import FixedClock
-from fangkong.config import Settings
 from fangkong.deps import Store
-from fangkong.main import create_app
 from fangkong.policy import load_policy
-from fangkong.quarantine import pages, placement, service
+from fangkong.quarantine import placement, service
 from fangkong.quarantine.models import TransferTask
-from fangkong.web.screenshot import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import PASSWORD, SECRET
-from tests.web.test_browser import Watched, _free_port, _wait_for_port
+from tests.browser import Watched, app_at, chart_ready, serve, sign_in, watched_page
+from tests.conftest import PASSWORD
 
 from .factories import CITY, case, contact, resident, site
 
@@ -71,83 +65,25 @@ def _seed(store: Store) -> None:
         session.commit()
 
 
-def _routed(app: FastAPI) -> None:
-    """Until main.py includes the pages, the test does."""
-    if not any(getattr(r, "path", "") == "/quarantine" for r in app.routes):
-        app.include_router(pages.router)
-
-
 @pytest.fixture
 def live_url(tmp_path: Path) -> Iterator[tuple[str, Store]]:
-    import uvicorn
-
-    settings = Settings(
-        home=tmp_path,
-        database_url=None,
-        now=NOW,
-        city="3703",
-        secret_key=SECRET,
-        cookie_secure=False,  # plain HTTP on 127.0.0.1
-    )
-    app = create_app(settings)
-    app.state.clock = FixedClock(NOW)
-    _routed(app)
+    app = app_at(tmp_path, NOW)
     _seed(app.state.store)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        _wait_for_port(port, thread)
-        yield f"http://127.0.0.1:{port}", app.state.store
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        app.state.store.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need the system Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with serve(app) as url:
+        yield url, app.state.store
 
 
 @pytest.fixture
 def page(browser: Browser, live_url: tuple[str, Store]) -> Iterator[Watched]:
-    context = browser.new_context(
-        base_url=live_url[0], locale="zh-CN", viewport={"width": 1440, "height": 1000}
-    )
-    context.set_default_timeout(30_000)  # shared CI cores can be slow
-    watched = Watched(context.new_page())
-    p = watched.page
-    p.goto("/login?next=/quarantine")
-    p.fill("input[name=username]", USER)
-    p.fill("input[name=password]", PASSWORD)
-    with p.expect_navigation():
-        p.click("form[action='/login'] button[type=submit]")
-    assert p.url.endswith("/quarantine")
-    try:
+    with watched_page(browser, live_url[0]) as watched:
+        watched.page.goto("/login?next=/quarantine")
+        sign_in(watched.page, USER, PASSWORD)
+        assert watched.page.url.endswith("/quarantine")
         yield watched
-    finally:
-        context.close()
 
 
 def _chart(p: Page) -> None:
-    p.wait_for_function(
-        """() => {
-            const el = document.getElementById("occupancy-chart");
-            const chart = window.echarts && echarts.getInstanceByDom(el);
-            return Boolean(chart && el.querySelector("canvas"));
-        }"""
-    )
+    chart_ready(p, "occupancy-chart")
 
 
 def test_board_site_chart_and_buttons(page: Watched, live_url: tuple[str, Store]) -> None:

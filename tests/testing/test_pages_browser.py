@@ -4,7 +4,6 @@ list's forms with the session's CSRF token, creating a round."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,20 +15,16 @@ from sqlalchemy import select
 
 from fangkong.auth import service as auth
 from fangkong.auth.jurisdiction import bind
-from fangkong.clock import FixedClock
-from fangkong.config import Settings
 from fangkong.deps import Store
 from fangkong.lake.layout import lake_root
-from fangkong.main import create_app
 from fangkong.people import service as people_service
 from fangkong.people.schemas import PersonCreate
 from fangkong.policy import load_policy
 from fangkong.testing import apply, results, samples, service
 from fangkong.testing.fhir import LabResult, TubeResult
 from fangkong.testing.models import Recall, RoundExemption
-from fangkong.web.screenshot import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import PASSWORD, SECRET
-from tests.web.test_browser import Watched, _free_port, _wait_for_port
+from tests.browser import Watched, app_at, chart_ready, serve, sign_in, watched_page
+from tests.conftest import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -102,74 +97,23 @@ def _seed(store: Store, lake: Path) -> None:
 
 @pytest.fixture
 def live_url(tmp_path: Path) -> Iterator[tuple[str, Store]]:
-    import uvicorn
-
-    settings = Settings(
-        home=tmp_path,
-        database_url=None,
-        now=NOW,
-        city="3703",
-        secret_key=SECRET,
-        cookie_secure=False,  # plain HTTP on 127.0.0.1
-    )
-    app = create_app(settings)
-    app.state.clock = FixedClock(NOW)
+    app = app_at(tmp_path, NOW)
     _seed(app.state.store, lake_root(tmp_path))
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        _wait_for_port(port, thread)
-        yield f"http://127.0.0.1:{port}", app.state.store
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        app.state.store.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need the system Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with serve(app) as url:
+        yield url, app.state.store
 
 
 @pytest.fixture
 def page(browser: Browser, live_url: tuple[str, Store]) -> Iterator[Watched]:
-    context = browser.new_context(
-        base_url=live_url[0], locale="zh-CN", viewport={"width": 1440, "height": 1000}
-    )
-    context.set_default_timeout(30_000)  # shared CI cores can be slow
-    watched = Watched(context.new_page())
-    p = watched.page
-    p.goto("/login?next=/testing")
-    p.fill("input[name=username]", USER)
-    p.fill("input[name=password]", PASSWORD)
-    with p.expect_navigation():
-        p.click("form[action='/login'] button[type=submit]")
-    assert p.url.endswith("/testing")
-    try:
+    with watched_page(browser, live_url[0]) as watched:
+        watched.page.goto("/login?next=/testing")
+        sign_in(watched.page, USER, PASSWORD)
+        assert watched.page.url.endswith("/testing")
         yield watched
-    finally:
-        context.close()
 
 
 def _chart(p: Page) -> None:
-    p.wait_for_function(
-        """() => {
-            const el = document.getElementById("progress-chart");
-            const chart = window.echarts && echarts.getInstanceByDom(el);
-            return Boolean(chart && el.querySelector("canvas"));
-        }"""
-    )
+    chart_ready(p, "progress-chart")
 
 
 def test_round_chart_drill_down_and_list_actions(

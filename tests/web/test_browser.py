@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
@@ -18,12 +15,9 @@ from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service
 from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseCreate
-from fangkong.clock import FixedClock
-from fangkong.config import Settings
 from fangkong.deps import Store
-from fangkong.main import create_app
-from fangkong.web.screenshot import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import PASSWORD, SECRET
+from tests.browser import Watched, app_at, chart_ready, serve, sign_in, watched_page
+from tests.conftest import PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -53,25 +47,6 @@ BULLETIN_22_AFTER = (
     "3月22日0时至24时，淄博市报告新增本土无症状感染者2例，其中淄川区1例、周村区1例。"
     "自3月20日至3月22日24时，淄博市累计报告本土确诊病例1例、本土无症状感染者5例。"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for_port(port: int, server_thread: threading.Thread) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if not server_thread.is_alive():
-            raise RuntimeError("the server thread stopped before it listened")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing answered on port {port}")
 
 
 def _seed(store: Store) -> None:
@@ -113,79 +88,16 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    import uvicorn
-
-    settings = Settings(
-        home=tmp_path,
-        database_url=None,
-        now=NOW,
-        city="3703",
-        outbreak_start=None,
-        secret_key=SECRET,
-        cookie_secure=False,  # plain HTTP on 127.0.0.1
-    )
-    app = create_app(settings)
-    app.state.clock = FixedClock(NOW)
+    app = app_at(tmp_path, NOW, outbreak_start=None)
     _seed(app.state.store)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        _wait_for_port(port, thread)
-        yield LiveServer(f"http://127.0.0.1:{port}", app.state.store)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        app.state.store.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need the system Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Watched:
-    """A page and the errors its console and scripts reported."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error":
-            self.errors.append(f"console: {message.text}")
+    with serve(app) as url:
+        yield LiveServer(url, app.state.store)
 
 
 @pytest.fixture
 def anonymous(browser: Browser, live_server: LiveServer) -> Iterator[Watched]:
-    context = browser.new_context(
-        base_url=live_server.url, locale="zh-CN", viewport={"width": 1440, "height": 1000}
-    )
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    context.set_default_timeout(30_000)  # shared CI cores can be slow
-    try:
-        yield Watched(context.new_page())
-    finally:
-        context.close()
-
-
-def _sign_in(p: Page, username: str, password: str) -> None:
-    p.fill("input[name=username]", username)
-    p.fill("input[name=password]", password)
-    with p.expect_navigation():
-        p.click("form[action='/login'] button[type=submit]")
+    with watched_page(browser, live_server.url, grant=["clipboard-read", "clipboard-write"]) as w:
+        yield w
 
 
 @pytest.fixture
@@ -193,7 +105,7 @@ def page(anonymous: Watched) -> Watched:
     """A browser signed in as the city CDC user through the sign-in page."""
     p = anonymous.page
     p.goto("/login")
-    _sign_in(p, USER, PASSWORD)
+    sign_in(p, USER, PASSWORD)
     assert p.url.endswith("/")
     return anonymous
 
@@ -203,24 +115,13 @@ def test_an_anonymous_visit_lands_on_the_sign_in_page(anonymous: Watched) -> Non
     p.goto("/")
     assert "/login?next=%2F" in p.url
     assert p.is_visible("input[name=password]")
-    _sign_in(p, USER, "not the password")
+    sign_in(p, USER, "not the password")
     assert "用户名或密码错误" in p.inner_text("main")
-    _sign_in(p, USER, PASSWORD)
+    sign_in(p, USER, PASSWORD)
     assert p.url.endswith("/")  # back where the visit started
     assert p.is_visible("#bulletin-text")
     # The wrong password was answered 401, which Chromium logs; nothing else may appear.
     assert [e for e in anonymous.errors if "status of 401" not in e] == []
-
-
-def _chart_ready(page: Page, element_id: str) -> None:
-    page.wait_for_function(
-        """(id) => {
-            const el = document.getElementById(id);
-            const chart = window.echarts && echarts.getInstanceByDom(el);
-            return Boolean(chart && el.querySelector("canvas"));
-        }""",
-        arg=element_id,
-    )
 
 
 def _tile(page: Page, label: str) -> str:
@@ -245,8 +146,8 @@ def test_dashboard_day_bulletin_copy_and_charts(page: Watched) -> None:
     p.wait_for_selector("#copy-status:has-text('已复制')")
     assert p.evaluate("navigator.clipboard.readText()") == BULLETIN_21
 
-    _chart_ready(p, "curve")
-    _chart_ready(p, "map")
+    chart_ready(p, "curve")
+    chart_ready(p, "map")
     curve = p.evaluate(
         """() => echarts.getInstanceByDom(document.getElementById("curve"))
                 .getOption().xAxis[0].data"""
@@ -294,7 +195,7 @@ def test_adding_a_case_changes_the_dashboard(page: Watched, live_server: LiveSer
     assert _tile(p, "新增本土无症状") == "2"
     assert _tile(p, "社会面发现") == "1"
     assert p.inner_text("#bulletin-text") == BULLETIN_22_AFTER
-    _chart_ready(p, "curve")
+    chart_ready(p, "curve")
     assert _case_count(live_server.store) == len(SEED) + 1
     assert page.errors == []
 
