@@ -14,7 +14,10 @@ from fangkong.cases.schemas import CaseCreate
 from fangkong.people import service as people_service
 from fangkong.people.models import Person
 from fangkong.people.schemas import PersonCreate
-from fangkong.quarantine.models import QuarantineSite, SiteRoom
+from fangkong.policy import Policy
+from fangkong.quarantine import schedule, site_tests, stages
+from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, SiteRoom
+from fangkong.quarantine.orders import OrderStatus
 from fangkong.tracing.models import Contact
 
 CITY = bind("city", "3703")
@@ -26,26 +29,78 @@ def resident(
     session: Session,
     no: str,
     *,
+    name: str = "王小明",
+    phone: str | None = "13853312345",
     household: str | None = None,
     district: str = "周村区",
-    street: str = "丝绸路街道",
-    community: str = "新建路社区",
+    street: str | None = "丝绸路街道",
+    community: str | None = "新建路社区",
+    compound: str | None = "丝绸苑小区",
+    building: str | None = "1号楼",
+    room: str | None = "101",
+    at: datetime = NOW,
 ) -> Person:
-    data = PersonCreate.model_validate(
-        {
-            "person_no": no,
-            "name": "王小明",
-            "phone": "13853312345",
-            "household_no": household,
-            "district": district,
-            "street": street,
-            "community": community,
-            "compound": "丝绸苑小区",
-            "building": "1号楼",
-            "room": "101",
-        }
+    """A person of the registry (an address part given as None is left out)."""
+    given = {
+        "person_no": no,
+        "name": name,
+        "phone": phone,
+        "household_no": household,
+        "district": district,
+        "street": street,
+        "community": community,
+        "compound": compound,
+        "building": building,
+        "room": room,
+    }
+    data = PersonCreate.model_validate({k: v for k, v in given.items() if v is not None})
+    return people_service.create_person(session, data=data, now=at, scope=CITY)
+
+
+def order_row(
+    session: Session,
+    person: Person,
+    *,
+    start: date,
+    policy: Policy,
+    kind: str = "close",
+    status: str = OrderStatus.in_quarantine.value,
+    room: SiteRoom | None = None,
+    order_no: str | None = None,
+    at: datetime = NOW,
+    with_tests: bool = False,
+) -> QuarantineOrder:
+    """An order inserted as the quarantine service leaves it (placed in ``room``, its tests
+    scheduled when ``with_tests``), for tests that do not depend on how orders are made."""
+    plan = schedule.schedule(kind, start, policy)
+    assert plan is not None
+    row = QuarantineOrder(
+        order_no=order_no or f"QO-{person.person_no}",
+        person_id=person.id,
+        person_kind=kind,
+        kind=plan.stages[0].kind,
+        stages=stages.dump(plan),
+        start_on=start,
+        planned_end=plan.end,
+        hand_over_on=plan.hand_over,
+        rule=plan.rule,
+        source="manual",
+        status=status,
+        site_id=room.site_id if room else None,
+        room_id=room.id if room else None,
+        district_code=person.district_code,
+        street_code=person.street_code,
+        community_id=person.community_id,
+        created_by="tests",
+        created_at=at,
+        updated_at=at,
     )
-    return people_service.create_person(session, data=data, now=NOW, scope=CITY)
+    session.add(row)
+    session.flush()
+    if with_tests:
+        session.add_all(site_tests.schedule_tests(row, plan))
+        session.flush()
+    return row
 
 
 def case(session: Session, no: str, person: Person | None = None, **fields: object) -> Case:

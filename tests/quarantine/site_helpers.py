@@ -1,4 +1,5 @@
-"""Sites, rooms, residents and orders as rows, for the tests of tests during quarantine."""
+"""Sites, rooms, residents and orders as rows, for the tests of tests during quarantine
+(the builders of ``factories`` with this module's defaults)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
-from fangkong.people import service as people_service
 from fangkong.people.models import Person
-from fangkong.people.schemas import PersonCreate
 from fangkong.policy import Policy
-from fangkong.quarantine import schedule, site_tests, stages
 from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, SiteRoom
 from fangkong.quarantine.orders import OrderStatus
+from tests.quarantine import factories
 
 CITY = bind("city", "3703")
 AT = datetime(2022, 3, 19, 8, 0, tzinfo=UTC)
@@ -22,10 +21,20 @@ ZHANGDIAN = {"district": "张店区"}
 
 
 def resident(session: Session, person_no: str, where: dict[str, str] | None = None) -> Person:
-    data = PersonCreate.model_validate(
-        {"person_no": person_no, "name": "孙小七", **(where or ZHOUCUN)}
+    place = where or ZHOUCUN
+    return factories.resident(
+        session,
+        person_no,
+        name="孙小七",
+        phone=None,
+        district=place["district"],
+        street=place.get("street"),
+        community=place.get("community"),
+        compound=None,
+        building=None,
+        room=None,
+        at=AT,
     )
-    return people_service.create_person(session, data=data, now=AT, scope=CITY)
 
 
 def site(
@@ -59,31 +68,14 @@ def order(
     status: OrderStatus = OrderStatus.in_quarantine,
 ) -> QuarantineOrder:
     """An order placed at a site (room ``room`` of it) with its tests scheduled."""
-    plan = schedule.schedule(kind, start, policy)
-    assert plan is not None
-    row = QuarantineOrder(
-        order_no=f"QO-{person.person_no}",
-        person_id=person.id,
-        person_kind=kind,
-        kind=plan.stages[0].kind,
-        stages=stages.dump(plan),
-        start_on=start,
-        planned_end=plan.end,
-        hand_over_on=plan.hand_over,
-        rule=plan.rule,
-        source="manual",
+    return factories.order_row(
+        session,
+        person,
+        start=start,
+        policy=policy,
+        kind=kind,
         status=status.value,
-        site_id=at.id if at else None,
-        room_id=at.rooms[room].id if at else None,
-        district_code=person.district_code,
-        street_code=person.street_code,
-        community_id=person.community_id,
-        created_by="tests",
-        created_at=AT,
-        updated_at=AT,
+        room=at.rooms[room] if at else None,
+        at=AT,
+        with_tests=True,
     )
-    session.add(row)
-    session.flush()
-    session.add_all(site_tests.schedule_tests(row, plan))
-    session.flush()
-    return row

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 from fangkong.auth.jurisdiction import Jurisdiction, bind
 from fangkong.clock import LOCAL_TZ
 from fangkong.errors import InvalidInput, NotFound
-from fangkong.people import service as people_service
 from fangkong.people.models import Person
-from fangkong.people.schemas import PersonCreate
 from fangkong.policy import load_policy
-from fangkong.quarantine import monitoring, monitoring_tasks, schedule, stages, worklist
+from fangkong.quarantine import monitoring, monitoring_tasks, worklist
 from fangkong.quarantine.models import MonitoringReport, MonitoringTask, QuarantineOrder
+from tests.quarantine import factories
 
 CITY = bind("city", "3703")
 ZHANGDIAN = bind("district", "370303")
@@ -45,21 +44,19 @@ def make_person(
     community: str = "新建路社区",
     household: str | None = None,
 ) -> Person:
-    data = PersonCreate.model_validate(
-        {
-            "person_no": no,
-            "name": name,
-            "phone": phone,
-            "district": district,
-            "street": street,
-            "community": community,
-            "compound": "丝绸苑小区",
-            "building": "3号楼",
-            "room": "301",
-            "household_no": household,
-        }
+    return factories.resident(
+        session,
+        no,
+        name=name,
+        phone=phone,
+        household=household,
+        district=district,
+        street=street,
+        community=community,
+        building="3号楼",
+        room="301",
+        at=CREATED,
     )
-    return people_service.create_person(session, data=data, now=CREATED, scope=CITY)
 
 
 def make_order(
@@ -75,30 +72,16 @@ def make_order(
 ) -> QuarantineOrder:
     """An order inserted as the quarantine service would leave it (tests of monitoring do
     not depend on how orders are made)."""
-    plan = schedule.schedule(kind, start, load_policy(edition))
-    assert plan is not None
-    order = QuarantineOrder(
-        order_no=order_no or f"QO-{next(_numbers):05d}",
-        person_id=person.id,
-        person_kind=kind,
-        kind=plan.stages[0].kind,
-        stages=stages.dump(plan),
-        start_on=start,
-        planned_end=plan.end,
-        hand_over_on=plan.hand_over,
-        rule=plan.rule,
-        source="manual",
+    return factories.order_row(
+        session,
+        person,
+        start=start,
+        policy=load_policy(edition),
+        kind=kind,
         status=status,
-        district_code=person.district_code,
-        street_code=person.street_code,
-        community_id=person.community_id,
-        created_by="tests",
-        created_at=created_at,
-        updated_at=created_at,
+        order_no=order_no or f"QO-{next(_numbers):05d}",
+        at=created_at,
     )
-    session.add(order)
-    session.flush()
-    return order
 
 
 def report(

@@ -11,12 +11,16 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
 from fangkong.errors import ImportRejected
+from fangkong.people.models import Person
+from fangkong.policy import load_policy
 from fangkong.quarantine import sites
 from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, SiteRoom
 from fangkong.quarantine.moves import change_status
 from fangkong.quarantine.orders import OrderStatus
 
-from .factories import CITY, DAY, NOW, resident
+from .factories import CITY, DAY, NOW, order_row, resident
+
+ZIBO = load_policy("zibo-2022-03")
 
 GOOD = """site_code,name,kind,district,address,lon,lat,room_no,beds,rooms
 S01,周村宾馆,集中隔离点,周村区,周村区正阳路1号,117.87,36.80,101,2,
@@ -107,33 +111,21 @@ def test_a_room_cannot_shrink_below_who_is_in_it(session: Session) -> None:
     assert room is not None
     for i in range(3):
         person = resident(session, f"P{i}")
-        session.add(_order(person, room, f"Q{i}"))
-    session.flush()
+        _order(session, person, room, f"Q{i}")
     with pytest.raises(ImportRejected) as caught:
         run(session, GOOD.replace(",102,3,", ",102,2,"))
     assert caught.value.details["errors"][0]["column"] == "beds"
 
 
-def _order(person, room: SiteRoom, no: str) -> QuarantineOrder:  # type: ignore[no-untyped-def]
-    return QuarantineOrder(
-        order_no=no,
-        person_id=person.id,
-        person_kind="close",
-        kind="centralized",
-        stages="[]",
-        start_on=DAY,
-        planned_end=DAY + timedelta(days=13),
-        rule="zibo-2022-03:quarantine.close",
-        source="manual",
+def _order(session: Session, person: Person, room: SiteRoom, no: str) -> QuarantineOrder:
+    return order_row(
+        session,
+        person,
+        start=DAY,
+        policy=ZIBO,
         status=OrderStatus.pending_transfer.value,
-        site_id=room.site_id,
-        room_id=room.id,
-        district_code=person.district_code,
-        street_code=person.street_code,
-        community_id=person.community_id,
-        created_by="test",
-        created_at=NOW,
-        updated_at=NOW,
+        room=room,
+        order_no=no,
     )
 
 
@@ -141,9 +133,7 @@ def test_occupancy_now_and_by_day(session: Session) -> None:
     run(session, GOOD)
     rooms = {r.room_no: r for r in session.scalars(select(SiteRoom).where(SiteRoom.beds > 1))}
     household = [resident(session, f"H{i}", household="HH1") for i in range(2)]
-    orders = [_order(p, rooms["101"], f"Q{i}") for i, p in enumerate(household)]
-    session.add_all(orders)
-    session.flush()
+    orders = [_order(session, p, rooms["101"], f"Q{i}") for i, p in enumerate(household)]
     found = {o.site.code: o for o in sites.occupancy(session, scope=CITY)}
     s01 = found["S01"]
     assert (s01.rooms, s01.beds, s01.arriving, s01.persons) == (2, 5, 2, 0)
