@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from fangkong.auth.jurisdiction import Jurisdiction
@@ -31,6 +31,10 @@ class Releases:
     held: list[tuple[QuarantineOrder, list[str]]] = field(default_factory=list)
 
 
+# The statuses a release or a completion starts from.
+RELEASABLE = (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value)
+
+
 def _ending_stage(plan: Schedule, order: QuarantineOrder, day: date) -> int | None:
     """Index of the stage that ends the order's present status by ``day``, or None.
 
@@ -38,11 +42,27 @@ def _ending_stage(plan: Schedule, order: QuarantineOrder, day: date) -> int | No
     (an order that started at home) or in home monitoring, it is the last stage."""
     if order.status == OrderStatus.in_quarantine.value and plan.stages[0].kind == "centralized":
         index = 0
-    elif order.status in (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value):
+    elif order.status in RELEASABLE:
         index = len(plan.stages) - 1
     else:
         return None
     return index if plan.stages[index].last_day <= day else None
+
+
+def _releasable(day: date, scope: Jurisdiction) -> list[ColumnElement[bool]]:
+    """Orders in ``scope`` that a stage ending by ``day`` could release or complete."""
+    return [
+        QuarantineOrder.status.in_(RELEASABLE),
+        QuarantineOrder.start_on <= day,
+        order_conditions(scope),
+    ]
+
+
+def _ending(order: QuarantineOrder, day: date) -> tuple[Schedule, int] | None:
+    """The order's schedule and the index of its stage ending by ``day``, if any."""
+    plan = stages.load(order)
+    index = _ending_stage(plan, order, day)
+    return None if index is None else (plan, index)
 
 
 def release_day(
@@ -56,27 +76,14 @@ def release_day(
     """Release everyone whose centralized stage ends by ``day`` and whose tests are all
     negative (to home monitoring when the schedule has it, else completed); complete
     everyone whose last stage ends by ``day``. Who cannot go yet is held, with why."""
-    candidates = list(
-        session.scalars(
-            select(QuarantineOrder)
-            .where(
-                QuarantineOrder.status.in_(
-                    (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value)
-                ),
-                QuarantineOrder.start_on <= day,
-                order_conditions(scope),
-            )
-            .options(selectinload(QuarantineOrder.site))
-            .order_by(QuarantineOrder.id)
-        )
+    candidates = session.scalars(
+        select(QuarantineOrder)
+        .where(*_releasable(day, scope))
+        .options(selectinload(QuarantineOrder.site))
+        .order_by(QuarantineOrder.id)
     )
     result = Releases()
-    ending = []
-    for order in candidates:
-        plan = stages.load(order)
-        index = _ending_stage(plan, order, day)
-        if index is not None:
-            ending.append((order, plan, index))
+    ending = [(order, *found) for order in candidates if (found := _ending(order, day))]
     tests: dict[tuple[int, str], dict[date, QuarantineTest]] = defaultdict(dict)
     ids = [order.id for order, _, _ in ending]
     for i in range(0, len(ids), IN_BATCH):
@@ -131,20 +138,13 @@ def releases_due(
     rows = session.execute(
         select(QuarantineOrder, Person)
         .join(Person, Person.id == QuarantineOrder.person_id)
-        .where(
-            QuarantineOrder.status.in_(
-                (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value)
-            ),
-            order_conditions(scope),
-            QuarantineOrder.start_on <= day,
-        )
+        .where(*_releasable(day, scope))
         .options(selectinload(QuarantineOrder.site), selectinload(QuarantineOrder.room))
         .order_by(QuarantineOrder.site_id, QuarantineOrder.id)
     ).all()
     due = []
     for order, person in rows:
-        plan = stages.load(order)
-        index = _ending_stage(plan, order, day)
-        if index is not None and plan.stages[index].last_day == day:
+        found = _ending(order, day)
+        if found is not None and found[0].stages[found[1]].last_day == day:
             due.append((order, person))
     return due
