@@ -6,9 +6,10 @@
 Writes, under ``--out`` (a fangkong home):
 
 - ``lake/scans/day=YYYY-MM-DD/compact-<id>.parquet``: one file per local (Asia/Shanghai)
-  day, the SCANS schema, sorted by (venue_code, entered_at) in row groups of ``--row-group``
-  rows, and ``lake/scans_by_person/day=…/compact-<id>.parquet``, the same rows sorted by
-  (person_id, entered_at) in row groups of ``--person-row-group``: the layout of a day
+  day, the STORED_SCANS schema (person and venue keys), sorted by (venue_key, entered_at) in
+  row groups of ``--row-group`` rows, and ``lake/scans_by_person/day=…/compact-<id>.parquet``,
+  the same rows sorted by (person_key, entered_at) in row groups of ``--person-row-group``,
+  with the dictionaries ``lake/keys/{person,venue}/`` (person p has key p): the layout of a day
   compacted by ``lake/writer.py`` (``--no-person-index`` leaves the second copy out;
   ``--index-only`` adds it to a lake generated without it). Each file is written under a
   ``_``-prefixed name and renamed, so a reader never sees a half-written day.
@@ -55,6 +56,9 @@ from pathlib import Path
 
 import duckdb
 
+from fangkong.lake.keys import file_name
+from fangkong.lake.writer import CODEC, PERSON_ROW_GROUP_ROWS, ROW_GROUP_ROWS
+
 PERSONS_PER_VENUE = 8
 PERSONS_PER_HOUSEHOLD = 2.6  # 2020 census mean
 UNIT_SIZE = 30
@@ -69,11 +73,6 @@ NO_EXIT_SHARE = 0.05  # scans without left_at, filled from the default stay
 DEFAULT_STAY_MIN = 30  # the policies' default_stay_minutes
 UTC_OFFSET_H = 8  # Asia/Shanghai has no DST
 FIRST_DAY = date(2022, 3, 8)
-# Those of lake/writer.py's compaction (Parquet format version 2): groups of about a hundred
-# venues in the main copy, so a list of venues skips most of a day, and small groups in the
-# person index so a hundred persons touch little of a day.
-ROW_GROUP_ROWS = 8_192
-PERSON_ROW_GROUP_ROWS = 4_096
 # Categories and their weights for the popularity-drawn venues (no excluded category: the
 # benchmark measures co-presence, not the category filter).
 CATEGORIES = (
@@ -97,7 +96,6 @@ def day_sql(
 ) -> str:
     """The SELECT producing one local day's scans, sorted by (venue_code, entered_at)."""
     venues = max(1, math.ceil(persons / per_venue))
-    pw, vw = _width(persons), _width(venues)
     slot_s = (DAY_END_H - DAY_START_H) * 3600 // scans_per_day
     max_stay = min(MAX_STAY_S, slot_s * 2 // 3)
     if max_stay <= max(MIN_STAY_S, DEFAULT_STAY_MIN * 60):
@@ -132,13 +130,13 @@ def day_sql(
         FROM stays
     )
     SELECT
-        'P' || lpad(p::VARCHAR, {pw}, '0') AS person_id,
-        'V' || lpad(v::VARCHAR, {vw}, '0') AS venue_code,
+        p::INTEGER AS person_key,
+        v::INTEGER AS venue_key,
         entered_at,
         entered_at + to_seconds(stay_s) AS left_at,
         inferred AS left_at_inferred
     FROM timed
-    ORDER BY venue_code, entered_at
+    ORDER BY venue_key, entered_at
     """
 
 
@@ -157,6 +155,15 @@ def people_sql(*, seed: int, persons: int) -> str:
              END AS unit_id
     FROM range({persons}) AS t(p)
     ORDER BY person_id
+    """
+
+
+def keys_sql(*, prefix: str, count: int) -> str:
+    """The dictionary of a kind: key n is the id numbered n (persons and venues alike)."""
+    return f"""
+    SELECT n::INTEGER AS key, '{prefix}' || lpad(n::VARCHAR, {_width(count)}, '0') AS value
+    FROM range({count}) AS t(n)
+    ORDER BY key
     """
 
 
@@ -185,7 +192,7 @@ def _copy(con: duckdb.DuckDBPyConnection, sql: str, target: Path, row_group: int
     work = target.with_name(f"_{target.name}")
     con.execute(
         f"COPY ({sql}) TO '{work}' "
-        f"(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE {row_group})"
+        f"(FORMAT parquet, COMPRESSION {CODEC}, PARQUET_VERSION V2, ROW_GROUP_SIZE {row_group})"
     )
     os.replace(work, target)
 
@@ -221,6 +228,10 @@ def generate(
         _copy(con, people_sql(seed=seed, persons=persons), out / "people.parquet", row_group)
         venues = venues_sql(seed=seed, persons=persons, per_venue=per_venue)
         _copy(con, venues, out / "venues.parquet", row_group)
+        venue_count = max(1, math.ceil(persons / per_venue))
+        for kind, prefix, count in (("person", "P", persons), ("venue", "V", venue_count)):
+            target = out / "lake" / "keys" / kind / file_name(0, count)
+            _copy(con, keys_sql(prefix=prefix, count=count), target, 1_000_000)
     per_day = []
     for i in range(days):
         day = first_day + timedelta(days=i)
@@ -237,7 +248,7 @@ def generate(
             )
             _copy(con, sql, main, row_group)
         if person_index or index_only:
-            by_person = f"SELECT * FROM read_parquet('{main}') ORDER BY person_id, entered_at"
+            by_person = f"SELECT * FROM read_parquet('{main}') ORDER BY person_key, entered_at"
             target = out / "lake" / "scans_by_person" / f"day={day.isoformat()}" / name
             _copy(con, by_person, target, person_row_group)
         per_day.append(round(time.perf_counter() - t, 2))

@@ -19,8 +19,10 @@ from fangkong.clock import LOCAL_TZ
 from fangkong.demo import movement
 from fangkong.demo.city import City, build_city
 from fangkong.demo.outbreak import CaseRow, replay
-from fangkong.lake.layout import SCAN_STREAM, SCANS, lake_root
+from fangkong.lake import keys
+from fangkong.lake.layout import SCAN_STREAM, SCANS, STORED_SCANS, lake_root
 from fangkong.policy import load_policy
+from tests.lakes import lake_scans
 
 SEED = 2022
 POLICY = load_policy("zibo-2022-03")
@@ -192,9 +194,10 @@ def test_gen_scans_writes_a_compacted_lake(tmp_path: Path) -> None:
     total = 0
     for f in files:
         table = pq.read_table(f)
-        assert [(x.name, x.type) for x in table.schema] == [(x.name, x.type) for x in SCANS]
+        stored = [(x.name, x.type) for x in STORED_SCANS]
+        assert [(x.name, x.type) for x in table.schema] == stored
         order = list(
-            zip(table["venue_code"].to_pylist(), table["entered_at"].to_pylist(), strict=True)
+            zip(table["venue_key"].to_pylist(), table["entered_at"].to_pylist(), strict=True)
         )
         assert order == sorted(order)
         day = date.fromisoformat(f.parent.name[4:])
@@ -208,9 +211,11 @@ def test_gen_scans_writes_a_compacted_lake(tmp_path: Path) -> None:
     assert people.num_rows == 1_000
     assert people.column_names == ["person_id", "household_id", "unit_id"]
     venues = pq.read_table(tmp_path / "venues.parquet")
-    assert set(pq.read_table(files[0])["venue_code"].to_pylist()) <= set(
-        venues["venue_code"].to_pylist()
-    )
+    # The dictionaries name exactly the people and venues generated, and the reader with ids
+    # sees every scan.
+    assert keys.values(lake, keys.PERSON).to_pylist() == people["person_id"].to_pylist()
+    assert keys.values(lake, keys.VENUE).to_pylist() == venues["venue_code"].to_pylist()
+    assert lake_scans(lake).num_rows == 20_000
 
 
 def test_gen_scans_is_deterministic(tmp_path: Path) -> None:

@@ -151,11 +151,11 @@ def test_compaction_keeps_the_rows_and_replaces_the_parts(tmp_path: Path) -> Non
     assert compacted == report.file
     assert lake_rows(tmp_path) == before
     table = pq.read_table(compacted)
-    keys = list(zip(table["venue_code"].to_pylist(), table["entered_at"].to_pylist(), strict=True))
-    assert keys == sorted(keys)  # by venue, then time: min/max statistics prune venues
+    order = list(zip(table["venue_key"].to_pylist(), table["entered_at"].to_pylist(), strict=True))
+    assert order == sorted(order)  # by venue, then time: min/max statistics prune venues
     (by_person,) = SCANS_BY_PERSON.files(tmp_path, [day])
-    assert pq.read_table(by_person)["person_id"].to_pylist() == sorted(
-        table["person_id"].to_pylist()
+    assert pq.read_table(by_person)["person_key"].to_pylist() == sorted(
+        table["person_key"].to_pylist()
     )
     assert writer.day_stats(tmp_path)[1].compacted
     assert writer.compact(tmp_path, day).removed == []  # nothing left to do

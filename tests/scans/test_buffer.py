@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from fangkong.lake import writer
-from fangkong.lake.layout import SCAN_STREAM, SCANS
+from fangkong.lake.layout import SCANS
 from fangkong.scans import service
+from tests.lakes import lake_rows
 
 
 def batch(start: int, n: int) -> pa.Table:
@@ -27,12 +27,6 @@ def batch(start: int, n: int) -> pa.Table:
         for i in range(start, start + n)
     ]
     return pa.Table.from_pylist(rows, schema=SCANS)
-
-
-def lake_rows(lake: Path) -> list[tuple[object, ...]]:
-    files = SCAN_STREAM.files(lake)
-    table = pa.concat_tables(pq.read_table(f) for f in files)
-    return sorted(tuple(r.values()) for r in table.to_pylist())
 
 
 def test_a_crashed_flush_is_completed_by_the_next(

@@ -86,8 +86,7 @@ def test_import_is_validated_and_idempotent(registry: Session, lake: Path) -> No
             date(2022, 3, 22),
         ),
     ]
-    inferred = pq.read_table(SCAN_STREAM.files(lake)[0]).to_pylist()
-    assert {r["person_id"]: r["left_at_inferred"] for r in inferred} == {
+    assert {r["person_id"]: r["left_at_inferred"] for r in rows} == {
         "P1": False,
         "P2": True,
         "P3": True,

@@ -15,7 +15,8 @@ from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service as cases_service
 from fangkong.cases.schemas import CaseCreate
 from fangkong.clock import LOCAL_TZ
-from fangkong.lake.layout import SCAN_STREAM, SCANS
+from fangkong.lake import keys
+from fangkong.lake.layout import SCAN_STREAM, STORED_SCANS
 from fangkong.people import service as people_service
 from fangkong.people.schemas import PersonCreate, VenueCreate, WorkplaceCreate
 
@@ -32,24 +33,43 @@ def local(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:
 
 
 def write_scans(lake: Path, scans: Iterable[Scan], part: str = "0") -> None:
-    """Scans into ``scans/day=…/part-<part>.parquet`` by the local day they began."""
+    """Scans into ``scans/day=…/part-<part>.parquet`` by the local day they began, as they
+    are (no dedup: the reader must cope with what a lake may hold), with keys from the
+    lake's dictionaries, extended by the ids they have not seen."""
+    rows = list(scans)
+    person_keys = _keys(lake, keys.PERSON, [r[0] for r in rows])
+    venue_keys = _keys(lake, keys.VENUE, [r[1] for r in rows])
     by_day: dict[date, list[Scan]] = defaultdict(list)
-    for scan in scans:
+    for scan in rows:
         by_day[scan[2].astimezone(LOCAL_TZ).date()].append(scan)
-    for day, rows in by_day.items():
+    for day, of_day in by_day.items():
         folder = SCAN_STREAM.day_dir(lake, day)
         folder.mkdir(parents=True, exist_ok=True)
         table = pa.table(
             {
-                "person_id": [r[0] for r in rows],
-                "venue_code": [r[1] for r in rows],
-                "entered_at": [r[2] for r in rows],
-                "left_at": [r[3] for r in rows],
-                "left_at_inferred": [False] * len(rows),
+                "person_key": [person_keys[r[0]] for r in of_day],
+                "venue_key": [venue_keys[r[1]] for r in of_day],
+                "entered_at": [r[2] for r in of_day],
+                "left_at": [r[3] for r in of_day],
+                "left_at_inferred": [False] * len(of_day),
             },
-            schema=SCANS,
+            schema=STORED_SCANS,
         )
         pq.write_table(table, folder / f"part-{part}.parquet")
+
+
+def _keys(lake: Path, kind: keys.KeyKind, ids: list[str]) -> dict[str, int]:
+    known = keys.values(lake, kind).to_pylist()
+    new = sorted(set(ids) - set(known))
+    if new:
+        first = len(known)
+        folder = keys.folder(lake, kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        table = pa.table(
+            {"key": range(first, first + len(new)), "value": new}, schema=keys.DICTIONARY
+        )
+        pq.write_table(table, folder / keys.file_name(first, first + len(new)))
+    return {value: key for key, value in enumerate([*known, *new])}
 
 
 def stay(person: str, venue: str, start: datetime, minutes: float) -> Scan:

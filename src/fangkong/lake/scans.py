@@ -1,4 +1,5 @@
-"""Venue scans as one Ibis table, the same expression on DuckDB and on PySpark."""
+"""Venue scans as one Ibis table, the same expression on DuckDB and on PySpark: keyed as
+stored (``keyed_visits``, for the tracing joins) or with the ids (``visits``)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,24 @@ import ibis.expr.types as ir
 import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
-from fangkong.lake.layout import SCAN_STREAM, SCANS_BY_PERSON, is_compacted
+from fangkong.lake import keys
+from fangkong.lake.layout import SCAN_STREAM, SCANS_BY_PERSON, is_compacted, require_keyed
 
 UTC_TIMESTAMP = dt.Timestamp(timezone="UTC", scale=6)
 VISITS = ibis.schema(
     {
         "person_id": dt.string,
         "venue_code": dt.string,
+        "entered_at": UTC_TIMESTAMP,
+        "left_at": UTC_TIMESTAMP,
+        "left_at_inferred": dt.boolean,
+        "day": dt.date,
+    }
+)
+KEYED_VISITS = ibis.schema(
+    {
+        "person_key": dt.int32,
+        "venue_key": dt.int32,
         "entered_at": UTC_TIMESTAMP,
         "left_at": UTC_TIMESTAMP,
         "left_at_inferred": dt.boolean,
@@ -38,6 +50,59 @@ def visit_files(lake: Path, day: date, *, by: Literal["venue", "person"] = "venu
     return [*SCANS_BY_PERSON.files(lake, [day]), *(f for f in files if not is_compacted(f))]
 
 
+def keyed_visits(
+    con: BaseBackend,
+    lake: Path,
+    days: list[date] | None = None,
+    *,
+    by: Literal["venue", "person"] = "venue",
+) -> ir.Table:
+    """person_key, venue_key (the lake's dictionary keys, ``lake/keys.py``), entered_at,
+    left_at (UTC), left_at_inferred (the exit is the policy's default stay), day (local day
+    of entry) of the given days (default: all). ``by`` picks the copy whose sort order suits
+    the query: ``venue`` for who was at these venues, ``person`` for where these persons
+    went. The tracing joins run on these columns and decode the few keys they return."""
+    wanted = SCAN_STREAM.days(lake) if days is None else sorted(set(days))
+    parts: list[ir.Table] = []
+    for day in wanted:
+        files = visit_files(lake, day, by=by)
+        if files:
+            typed = _typed(_read(con, _keyed(files)))
+            parts.append(typed.mutate(day=ibis.literal(day, type=dt.date)))
+    if not parts:
+        return ibis.memtable(KEYED_VISITS.to_pyarrow().empty_table())
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+def keyed_scans(
+    con: BaseBackend, lake: Path, days: list[date], *, by: Literal["venue", "person"] = "venue"
+) -> ir.Table:
+    """``keyed_visits`` without the day: the files of those days as one table, which an
+    engine scans in one pass (a third faster than a union of days for a lookup by person
+    across a week). Nothing when those days hold no scans."""
+    files = [f for day in sorted(set(days)) for f in visit_files(lake, day, by=by)]
+    if not files:
+        return ibis.memtable(KEYED_VISITS.to_pyarrow().empty_table()).drop("day")
+    return _typed(_read(con, _keyed(files)))
+
+
+def _keyed(files: list[Path]) -> list[Path]:
+    require_keyed(files)
+    return files
+
+
+def _typed(raw: ir.Table) -> ir.Table:
+    """The stored columns with the types both engines agree on (Spark may read the
+    timestamps without their time zone)."""
+    return raw.select(
+        person_key=raw.person_key.cast(dt.int32),
+        venue_key=raw.venue_key.cast(dt.int32),
+        entered_at=raw.entered_at.cast(UTC_TIMESTAMP),
+        left_at=raw.left_at.cast(UTC_TIMESTAMP),
+        left_at_inferred=raw.left_at_inferred.cast(dt.boolean),
+    )
+
+
 def visits(
     con: BaseBackend,
     lake: Path,
@@ -45,30 +110,20 @@ def visits(
     *,
     by: Literal["venue", "person"] = "venue",
 ) -> ir.Table:
-    """person_id, venue_code, entered_at, left_at (UTC), left_at_inferred (the exit is the
-    policy's default stay), day (local day of entry) of the
-    given days (default: all). ``by`` picks the copy whose sort order suits the query:
-    ``venue`` for who was at these venues, ``person`` for where these persons went."""
-    wanted = SCAN_STREAM.days(lake) if days is None else sorted(set(days))
-    parts: list[ir.Table] = []
-    for day in wanted:
-        files = visit_files(lake, day, by=by)
-        if not files:
-            continue
-        raw = _read(con, files)
-        parts.append(
-            raw.select(
-                person_id=raw.person_id.cast(dt.string),
-                venue_code=raw.venue_code.cast(dt.string),
-                entered_at=raw.entered_at.cast(UTC_TIMESTAMP),
-                left_at=raw.left_at.cast(UTC_TIMESTAMP),
-                left_at_inferred=raw.left_at_inferred.cast(dt.boolean),
-                day=ibis.literal(day, type=dt.date),
-            )
-        )
-    if not parts:
+    """``keyed_visits`` with the ids in place of the keys: person_id, venue_code,
+    entered_at, left_at, left_at_inferred, day. For reading the lake as it was written;
+    the dictionaries are joined in the engine."""
+    keyed = keyed_visits(con, lake, days, by=by)
+    person_files, venue_files = keys.files(lake, keys.PERSON), keys.files(lake, keys.VENUE)
+    if not person_files or not venue_files:
         return ibis.memtable(VISITS.to_pyarrow().empty_table())
-    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    persons, venues = _read(con, person_files), _read(con, venue_files)
+    persons = persons.select(p_key=persons.key, person_id=persons.value)
+    venues = venues.select(v_key=venues.key, venue_code=venues.value)
+    joined = keyed.join(persons, keyed.person_key == persons.p_key).join(
+        venues, keyed.venue_key == venues.v_key
+    )
+    return joined.select(*VISITS.names)
 
 
 # The tables registered per connection and file list. A visible lake file never changes (it

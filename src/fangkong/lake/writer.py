@@ -5,10 +5,14 @@ Layout (``lake/layout.py``)::
     lake/scans/day=YYYY-MM-DD/part-<uuid>.parquet       appended batches, until compacted
     lake/scans/day=YYYY-MM-DD/compact-<uuid>.parquet    a compacted day, by venue
     lake/scans_by_person/day=YYYY-MM-DD/compact-<uuid>.parquet   the same day, by person
+    lake/keys/person|venue/keys-<first>-<end>.parquet   the dictionaries (lake/keys.py)
     lake/_staging/<uuid>/                                a writer's work (DuckDB spill files)
     lake/_lock                                           one writer or compactor at a time
 
 The day is the local (Asia/Shanghai) day of ``entered_at``; timestamps are stored in UTC.
+Files hold ``person_key`` / ``venue_key`` (int32) for the incoming ``person_id`` /
+``venue_code``: a writer gives keys to the ids the lake has not seen and publishes them
+before the scans that use them.
 
 Atomic: every file is written under a name starting with ``.`` in its final folder and
 appears by ``os.replace``, so a reader (or a crash) never sees half a file. A batch spanning
@@ -17,28 +21,32 @@ between two renames leaves whole days, and re-running the import adds exactly th
 Dot-files and staging folders older than an hour are left-overs of a crash and are removed
 by the next writer.
 
-Dedup: the key is (person_id, venue_code, entered_at). A batch is reduced to one row per
+Dedup: the key is (person_key, venue_key, entered_at). A batch is reduced to one row per
 key (a recorded exit wins over an inferred one), then anti-joined with the files of the days
 it touches; the dropped rows are counted as duplicates. Re-importing a file writes nothing.
 
 Sort order, for the two lookups of tracing (``tracing/query.py``):
 
 * everyone at a set of venues in overlapping intervals: the main copy of a day is sorted
-  by (venue_code, entered_at), in row groups of ``ROW_GROUP_ROWS``: small enough (about a
+  by (venue_key, entered_at), in row groups of ``ROW_GROUP_ROWS``: small enough (about a
   hundred venues each) that the min/max statistics of a group let both engines skip it when
-  none of the listed venues falls in its range. A hundred positives visit about a thousand
-  of a city's 125 k venue codes a day, and that list prunes 85–90 % of the day's groups,
-  where DuckDB's default (122,880 rows, ~1,500 venues) could skip none;
+  none of the listed venues falls in its range. A hundred positives visit about nine
+  hundred of a city's 125 k venues a day, and that list prunes about two thirds of the
+  day's groups, where DuckDB's default (122,880 rows, ~1,500 venues) could skip none;
 * a person's visits in a window: the person index, a second copy of each compacted day
-  sorted by (person_id, entered_at) in small row groups (``PERSON_ROW_GROUP_ROWS``), so
-  that a hundred persons touch a hundred small groups of a day instead of the whole column.
-  ``lake.scans.visits(..., by="person")`` reads it, plus the parts not yet compacted.
+  sorted by (person_key, entered_at) in row groups of ``PERSON_ROW_GROUP_ROWS`` (about
+  800 persons each), so that a hundred persons touch a hundred groups of a day instead of
+  the whole column.
+  ``lake.scans.keyed_visits(..., by="person")`` reads it, plus the parts not yet compacted.
+
+A day written before the lake had dictionaries (ids in its files) is rewritten with keys by
+its next compaction; readers refuse such files until then (``layout.require_keyed``).
 
 Files are written in Parquet format version 2 (delta encodings): the sorted timestamps and
-the ids then take less space and decode faster than plain pages (docs/performance.md).
+the keys then take less space and decode faster than plain pages (docs/performance.md).
 
 Scale: 70 M scans a week is ~10 M rows a day, 700 M over 14 days ~50 M a day; each day is
-one file per copy (~8 bytes a row with zstd). Dedup and compaction run in DuckDB with a
+one file per copy (~11 bytes a row with LZ4). Dedup and compaction run in DuckDB with a
 memory limit (``MEMORY_LIMIT``) and spill to the staging folder, so a day of any size
 compacts within 16 GiB; a small batch (the live buffer) costs one pass over the key columns
 of the days it touches.
@@ -61,30 +69,59 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fangkong.lake import keys
+from fangkong.lake.keys import KINDS, PERSON, VENUE
 from fangkong.lake.layout import (
     COMPACT_PREFIX,
     PART_PREFIX,
     SCAN_STREAM,
     SCANS,
     SCANS_BY_PERSON,
+    STORED_SCANS,
     Stream,
     is_compacted,
+    is_keyed,
+    require_keyed,
+    sql_path,
 )
 
 LOCAL_TZ = "Asia/Shanghai"
 ROW_GROUP_ROWS = 8_192
-PERSON_ROW_GROUP_ROWS = 4_096
+# Smaller groups read fewer rows but cost DuckDB more per group: 8,192 looks up a hundred
+# persons faster than 4,096 or 1,024, and halves the footers a first trace reads.
+PERSON_ROW_GROUP_ROWS = 8_192
 MEMORY_LIMIT = "6GB"
+# LZ4 (raw) rather than zstd: a tenth more disk, a sixth less time per trace, which is
+# mostly decompressing the row groups it reads (docs/performance.md).
+CODEC = "lz4_raw"
 STALE_SECONDS = 3600.0
-KEY = ("person_id", "venue_code", "entered_at")
+KEY = ("person_key", "venue_key", "entered_at")
 _COLUMNS = ", ".join(SCANS.names)
-# One row per key; a recorded exit wins over an inferred one, the earliest over later ones.
-_DEDUP = f"""
-    SELECT person_id, venue_code, entered_at,
+_STORED_COLUMNS = ", ".join(STORED_SCANS.names)
+
+
+def _dedup(source: str, key: tuple[str, str, str]) -> str:
+    """One row per key; a recorded exit wins over an inferred one, the earliest over later
+    ones."""
+    return f"""
+    SELECT {", ".join(key)},
         coalesce(min(left_at) FILTER (WHERE NOT left_at_inferred), min(left_at)) AS left_at,
         bool_and(left_at_inferred) AS left_at_inferred
-    FROM ({{source}}) GROUP BY {", ".join(KEY)}
-"""
+    FROM ({source}) GROUP BY {", ".join(key)}
+    """
+
+
+def _keyed(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> tuple[str, list[Path]]:
+    """A SELECT of ``table`` (scans with ids) with keys in place of the ids, and the new
+    dictionary files it needs (to publish before the scans that use them)."""
+    pending = [p for kind in KINDS if (p := keys.assign(con, lake, kind, table)) is not None]
+    query = (
+        f"SELECT p.key AS {PERSON.key_column}, v.key AS {VENUE.key_column}, "
+        f"t.* EXCLUDE ({PERSON.id_column}, {VENUE.id_column}) FROM {table} AS t "
+        f"JOIN {PERSON.name}_keys AS p ON p.value = t.{PERSON.id_column} "
+        f"JOIN {VENUE.name}_keys AS v ON v.value = t.{VENUE.id_column}"
+    )
+    return query, pending
 
 
 @dataclass
@@ -146,10 +183,6 @@ def workspace(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
-
-
 def _file_list(files: list[Path]) -> str:
     return "[" + ", ".join(f"'{sql_path(f)}'" for f in files) + "]"
 
@@ -183,53 +216,73 @@ def _publish(lake: Path, con: duckdb.DuckDBPyConnection, source: str, rows: int)
     report = WriteReport()
     with lake_lock(lake):
         remove_stale(lake)
-        con.execute(
-            f"CREATE TEMP TABLE batch AS SELECT *, "
-            f"CAST(timezone('{LOCAL_TZ}', entered_at) AS DATE) AS day "
-            f"FROM ({_DEDUP.format(source=source)})"
-        )
-        days = [d for (d,) in con.execute("SELECT DISTINCT day FROM batch ORDER BY day").fetchall()]
-        existing = SCAN_STREAM.files(lake, days)
-        fresh = "batch"
-        if existing:
-            on = " AND ".join(f"b.{k} = e.{k}" for k in KEY)
-            con.execute(
-                f"CREATE TEMP TABLE fresh AS SELECT b.* FROM batch b ANTI JOIN "
-                f"(SELECT {', '.join(KEY)} FROM read_parquet({_file_list(existing)})) e ON {on}"
-            )
-            fresh = "fresh"
-        counts = dict(con.execute(f"SELECT day, count(*) FROM {fresh} GROUP BY day").fetchall())
-        report.added = sum(counts.values())
-        report.duplicates = rows - report.added
-        written: list[Path] = []
+        con.execute(f"CREATE TEMP TABLE incoming_ids AS {source}")
+        keyed, pending = _keyed(con, lake, "incoming_ids")
         try:
-            for day in sorted(counts):
-                folder = SCAN_STREAM.day_dir(lake, day)
-                folder.mkdir(parents=True, exist_ok=True)
-                final = folder / f"{PART_PREFIX}{uuid.uuid4().hex}.parquet"
-                written.append(final)
-                copy_parquet(
-                    con,
-                    f"SELECT {_COLUMNS} FROM {fresh} WHERE day = DATE '{day.isoformat()}' "
-                    "ORDER BY venue_code, entered_at",
-                    hidden_name(final),
-                    ROW_GROUP_ROWS,
-                )
-            # Every day is written before any appears.
-            for final in written:
-                os.replace(hidden_name(final), final)
-                report.files.append(final)
+            # Deduplicated on the keys (integers group faster than the ids).
+            con.execute(
+                f"CREATE TEMP TABLE batch AS SELECT *, CAST(timezone('{LOCAL_TZ}', entered_at) "
+                f"AS DATE) AS day FROM ({_dedup(keyed, KEY)})"
+            )
+            con.execute("DROP TABLE incoming_ids")
+            _write_batch(lake, con, rows, pending, report)
         finally:
-            for final in written:
-                hidden_name(final).unlink(missing_ok=True)
+            keys.discard(pending)
     return report
 
 
+def _write_batch(
+    lake: Path,
+    con: duckdb.DuckDBPyConnection,
+    rows: int,
+    pending: list[Path],
+    report: WriteReport,
+) -> None:
+    """Table ``batch`` minus what the lake holds, a file per day; the new dictionary files
+    (``pending``) appear first, then the days."""
+    days = [d for (d,) in con.execute("SELECT DISTINCT day FROM batch ORDER BY day").fetchall()]
+    existing = SCAN_STREAM.files(lake, days)
+    require_keyed(existing)
+    fresh = "batch"
+    if existing:
+        on = " AND ".join(f"b.{k} = e.{k}" for k in KEY)
+        con.execute(
+            f"CREATE TEMP TABLE fresh AS SELECT b.* FROM batch b ANTI JOIN "
+            f"(SELECT {', '.join(KEY)} FROM read_parquet({_file_list(existing)})) e ON {on}"
+        )
+        fresh = "fresh"
+    counts = dict(con.execute(f"SELECT day, count(*) FROM {fresh} GROUP BY day").fetchall())
+    report.added = sum(counts.values())
+    report.duplicates = rows - report.added
+    written: list[Path] = []
+    try:
+        for day in sorted(counts):
+            folder = SCAN_STREAM.day_dir(lake, day)
+            folder.mkdir(parents=True, exist_ok=True)
+            final = folder / f"{PART_PREFIX}{uuid.uuid4().hex}.parquet"
+            written.append(final)
+            copy_parquet(
+                con,
+                f"SELECT {_STORED_COLUMNS} FROM {fresh} WHERE day = DATE '{day.isoformat()}' "
+                "ORDER BY venue_key, entered_at",
+                hidden_name(final),
+                ROW_GROUP_ROWS,
+            )
+        # Every day is written before any appears, and the keys they use before them.
+        keys.publish(pending)
+        for final in written:
+            os.replace(hidden_name(final), final)
+            report.files.append(final)
+    finally:
+        for final in written:
+            hidden_name(final).unlink(missing_ok=True)
+
+
 def copy_parquet(con: duckdb.DuckDBPyConnection, query: str, target: Path, row_group: int) -> None:
-    """``query`` into a Parquet file of the lake's format (zstd, version 2)."""
+    """``query`` into a Parquet file of the lake's format (``CODEC``, version 2)."""
     con.execute(
         f"COPY ({query}) TO '{sql_path(target)}' "
-        f"(FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2, ROW_GROUP_SIZE {row_group})"
+        f"(FORMAT parquet, COMPRESSION {CODEC}, PARQUET_VERSION V2, ROW_GROUP_SIZE {row_group})"
     )
 
 
@@ -244,14 +297,14 @@ def compact(lake: Path, day: date) -> CompactReport:
         indexed = SCANS_BY_PERSON.files(lake, [day])
         if not files:
             return report
-        if len(files) == 1 and is_compacted(files[0]) and len(indexed) == 1:
+        if _is_compacted_day(files, indexed):
             report.file = files[0]
             report.rows = pq.ParquetFile(files[0]).metadata.num_rows
             return report
         with workspace(lake) as con:
-            source = f"SELECT {_COLUMNS} FROM read_parquet({_file_list(files)})"
+            source, pending = _day_source(con, lake, files)
             total = con.execute(f"SELECT count(*) FROM ({source})").fetchone()
-            con.execute(f"CREATE TEMP TABLE day AS {_DEDUP.format(source=source)}")
+            con.execute(f"CREATE TEMP TABLE day AS {_dedup(source, KEY)}")
             name = f"{COMPACT_PREFIX}{uuid.uuid4().hex}.parquet"
             main = SCAN_STREAM.day_dir(lake, day) / name
             person = SCANS_BY_PERSON.day_dir(lake, day) / name
@@ -259,19 +312,21 @@ def compact(lake: Path, day: date) -> CompactReport:
             try:
                 copy_parquet(
                     con,
-                    "SELECT * FROM day ORDER BY venue_code, entered_at",
+                    "SELECT * FROM day ORDER BY venue_key, entered_at",
                     hidden_name(main),
                     ROW_GROUP_ROWS,
                 )
                 copy_parquet(
                     con,
-                    "SELECT * FROM day ORDER BY person_id, entered_at",
+                    "SELECT * FROM day ORDER BY person_key, entered_at",
                     hidden_name(person),
                     PERSON_ROW_GROUP_ROWS,
                 )
+                keys.publish(pending)
                 os.replace(hidden_name(main), main)
                 os.replace(hidden_name(person), person)
             finally:
+                keys.discard(pending)
                 hidden_name(main).unlink(missing_ok=True)
                 hidden_name(person).unlink(missing_ok=True)
             rows = con.execute("SELECT count(*) FROM day").fetchone()
@@ -284,18 +339,51 @@ def compact(lake: Path, day: date) -> CompactReport:
     return report
 
 
+def _is_compacted_day(files: list[Path], indexed: list[Path]) -> bool:
+    """One compacted file and its person index, both of the keyed layout."""
+    return (
+        len(files) == 1
+        and is_compacted(files[0])
+        and len(indexed) == 1
+        and is_keyed(files[0])
+        and is_keyed(indexed[0])
+    )
+
+
+def _day_source(
+    con: duckdb.DuckDBPyConnection, lake: Path, files: list[Path]
+) -> tuple[str, list[Path]]:
+    """A SELECT of the keyed rows of a day's files, and the dictionary files to publish:
+    files written before the lake had dictionaries hold ids, which get keys here (the
+    upgrade of an older lake is compacting it)."""
+    keyed = [f for f in files if is_keyed(f)]
+    older = [f for f in files if not is_keyed(f)]
+    parts = []
+    if keyed:
+        parts.append(f"SELECT {_STORED_COLUMNS} FROM read_parquet({_file_list(keyed)})")
+    pending: list[Path] = []
+    if older:
+        con.execute(
+            f"CREATE TEMP TABLE older AS SELECT {_COLUMNS} FROM read_parquet({_file_list(older)})"
+        )
+        query, pending = _keyed(con, lake, "older")
+        parts.append(f"SELECT {_STORED_COLUMNS} FROM ({query})")
+    return " UNION ALL ".join(parts), pending
+
+
 def remove_stale(lake: Path, *, older_than: float = STALE_SECONDS) -> list[Path]:
     """Remove what crashed writers left: dot-files in day folders and staging folders
     older than ``older_than`` seconds (a running writer's are younger)."""
     limit = time.time() - older_than
     removed: list[Path] = []
-    for stream in (SCAN_STREAM, SCANS_BY_PERSON):
-        root = stream.root(lake)
-        if root.is_dir():
-            for leftover in root.glob("day=*/.*"):
-                if leftover.is_file() and leftover.stat().st_mtime < limit:
-                    leftover.unlink(missing_ok=True)
-                    removed.append(leftover)
+    leftovers = [
+        *(f for s in (SCAN_STREAM, SCANS_BY_PERSON) for f in s.root(lake).glob("day=*/.*")),
+        *(f for kind in KINDS for f in keys.folder(lake, kind).glob(".*")),
+    ]
+    for leftover in leftovers:
+        if leftover.is_file() and leftover.stat().st_mtime < limit:
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
     staging = lake / "_staging"
     if staging.is_dir():
         for work in staging.iterdir():
@@ -311,6 +399,6 @@ def day_stats(lake: Path, stream: Stream = SCAN_STREAM) -> list[DayStats]:
     for day in stream.days(lake):
         files = stream.files(lake, [day])
         rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-        compacted = len(files) == 1 and is_compacted(files[0])
+        compacted = len(files) == 1 and is_compacted(files[0]) and is_keyed(files[0])
         result.append(DayStats(day, len(files), rows, compacted))
     return result

@@ -42,7 +42,7 @@ import duckdb
 import pyarrow as pa
 
 from fangkong.errors import InvalidInput
-from fangkong.lake.layout import PART_PREFIX, TIMESTAMP
+from fangkong.lake.layout import PART_PREFIX, TIMESTAMP, sql_path
 from fangkong.lake.reading import RowErrors
 from fangkong.lake.writer import (
     LOCAL_TZ,
@@ -51,7 +51,6 @@ from fangkong.lake.writer import (
     copy_parquet,
     hidden_name,
     lake_lock,
-    sql_path,
 )
 from fangkong.lake.writer import workspace as lake_workspace
 from fangkong.tabular import RowError

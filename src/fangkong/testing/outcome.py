@@ -55,7 +55,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fangkong.errors import InvalidInput, NotFound
-from fangkong.lake.writer import LOCAL_TZ, sql_path
+from fangkong.lake.layout import sql_path
+from fangkong.lake.writer import LOCAL_TZ
 from fangkong.testing import lake as tlake
 from fangkong.testing.pooling import VALIDATED_SIZES, entropy_floor, expected_tests_per_person
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.lake.writer import sql_path
+from fangkong.lake.layout import sql_path
 from fangkong.people.models import Person, Workplace
 from fangkong.people.vocab import INDUSTRIES
 from fangkong.policy import Policy

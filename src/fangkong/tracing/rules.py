@@ -226,6 +226,11 @@ def direct_contacts(
         if close:
             rule = str(policy.rule(f"tracing.{m.kind}_is_close"))
             _put(found, m.person_id, Degree.close, _membership_reason(m, rule))
+    # The rule of each degree once, not once per exposure (thousands per trace).
+    venue_rule = {
+        Degree.close: str(policy.rule("tracing.min_overlap_minutes")),
+        Degree.general: str(policy.rule("tracing.identify_general")),
+    }
     for e in exposures:
         if e.person_id == case_person:
             continue
@@ -233,10 +238,9 @@ def direct_contacts(
         degree = venue_degree(minutes, categories.get(e.venue_code), policy)
         if degree is None:
             continue
-        rule_id = "min_overlap_minutes" if degree is Degree.close else "identify_general"
         reason = Reason(
             kind="venue",
-            rule=str(policy.rule(f"tracing.{rule_id}")),
+            rule=venue_rule[degree],
             venue_code=e.venue_code,
             overlap_start=e.overlap_start,
             overlap_end=e.overlap_end,
