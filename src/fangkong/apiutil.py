@@ -1,4 +1,5 @@
-"""What several API routers share: running an import with its audit entry."""
+"""What several API routers share: running an import with its audit entry, bounded ids and
+pages."""
 
 from __future__ import annotations
 
@@ -89,3 +90,6 @@ def audited(
 MAX_ROW_ID = 2**31 - 1
 RowIdQuery = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+# A page of a list: at most 500 rows at a time.
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
 
-from fangkong.apiutil import audited_import
+from fangkong.apiutil import Limit, Offset, audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -38,8 +38,6 @@ from fangkong.people.schemas import (
 
 router = APIRouter(tags=["people"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 Reader = Annotated[Principal, Depends(Require("person.read"))]
 Writer = Annotated[Principal, Depends(Require("person.write"))]
 Importer = Annotated[Principal, Depends(Require("person.import"))]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Query, UploadFile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.apiutil import audited_import
+from fangkong.apiutil import Limit, Offset, audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -53,8 +53,6 @@ Reader = Annotated[Principal, Depends(Require("quarantine.read"))]
 Planner = Annotated[Principal, Depends(Require("quarantine.plan"))]
 SiteAdmin = Annotated[Principal, Depends(Require("quarantine.sites"))]
 SiteWorker = Annotated[Principal, Depends(Require("quarantine.site"))]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _site_read(o: sites.Occupancy) -> dict[str, object]:

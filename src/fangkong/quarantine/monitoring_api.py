@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from fangkong.apiutil import RowIdPath, RowIdQuery
+from fangkong.apiutil import Limit, Offset, RowIdPath, RowIdQuery
 from fangkong.auth import audit
 from fangkong.auth.deps import Public, Require
 from fangkong.auth.principal import Principal
@@ -259,8 +259,8 @@ def get_worklist(
     community_id: RowIdQuery,
     day: date | None = None,
     full: bool = Query(False, description="Unmasked names and phones (person.pii.read)."),
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> WorklistRead:
     if full:
         principal.require("person.pii.read")
@@ -326,8 +326,8 @@ def list_tasks(
     kind: Annotated[str | None, Query(pattern="^(referral|follow_up)$")] = None,
     status: Annotated[str | None, Query(pattern="^(open|done)$")] = None,
     community_id: RowIdQuery | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> TaskPage:
     rows, total = monitoring_tasks.tasks(
         session,
