@@ -236,7 +236,6 @@ def run_sql(
     con.execute("SET temp_directory = ''")
     listed = ", ".join(f"'{f}'" for f in files)
     source = f"read_parquet([{listed}])"
-    sql = BASELINE_SQL
     if ids:
         lake = lake_root(home)
         dictionaries = {
@@ -249,6 +248,7 @@ def run_sql(
             f"JOIN read_parquet([{dictionaries['person']}]) p ON p.key = s.person_key "
             f"JOIN read_parquet([{dictionaries['venue']}]) v ON v.key = s.venue_key)"
         )
+        # The same SQL runs on the ids: the columns keep their names, holding the strings.
         pos = pos.set_column(
             pos.schema.get_field_index("person_key"), "person_key", pos["person_id"]
         )
@@ -258,7 +258,7 @@ def run_sql(
         )
     )
     con.register("positives", pos)
-    rows, query = _timed(lambda: con.execute(sql).fetchall())
+    rows, query = _timed(lambda: con.execute(BASELINE_SQL).fetchall())
     con.close()
     if ids:
         return {(c, p, _degree(m, policy)) for c, p, m in rows}, load, query

@@ -67,7 +67,8 @@ def keyed_visits(
     for day in wanted:
         files = visit_files(lake, day, by=by)
         if files:
-            typed = _typed(_read(con, _keyed(files)))
+            require_keyed(files)
+            typed = _typed(_read(con, files))
             parts.append(typed.mutate(day=ibis.literal(day, type=dt.date)))
     if not parts:
         return ibis.memtable(KEYED_VISITS.to_pyarrow().empty_table())
@@ -83,12 +84,8 @@ def keyed_scans(
     files = [f for day in sorted(set(days)) for f in visit_files(lake, day, by=by)]
     if not files:
         return ibis.memtable(KEYED_VISITS.to_pyarrow().empty_table()).drop("day")
-    return _typed(_read(con, _keyed(files)))
-
-
-def _keyed(files: list[Path]) -> list[Path]:
     require_keyed(files)
-    return files
+    return _typed(_read(con, files))
 
 
 def _typed(raw: ir.Table) -> ir.Table:

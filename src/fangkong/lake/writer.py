@@ -111,7 +111,7 @@ def _dedup(source: str, key: tuple[str, str, str]) -> str:
     """
 
 
-def _keyed(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> tuple[str, list[Path]]:
+def _keyed_query(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> tuple[str, list[Path]]:
     """A SELECT of ``table`` (scans with ids) with keys in place of the ids, and the new
     dictionary files it needs (to publish before the scans that use them)."""
     pending = [p for kind in KINDS if (p := keys.assign(con, lake, kind, table)) is not None]
@@ -217,7 +217,7 @@ def _publish(lake: Path, con: duckdb.DuckDBPyConnection, source: str, rows: int)
     with lake_lock(lake):
         remove_stale(lake)
         con.execute(f"CREATE TEMP TABLE incoming_ids AS {source}")
-        keyed, pending = _keyed(con, lake, "incoming_ids")
+        keyed, pending = _keyed_query(con, lake, "incoming_ids")
         try:
             # Deduplicated on the keys (integers group faster than the ids).
             con.execute(
@@ -366,7 +366,7 @@ def _day_source(
         con.execute(
             f"CREATE TEMP TABLE older AS SELECT {_COLUMNS} FROM read_parquet({_file_list(older)})"
         )
-        query, pending = _keyed(con, lake, "older")
+        query, pending = _keyed_query(con, lake, "older")
         parts.append(f"SELECT {_STORED_COLUMNS} FROM ({query})")
     return " UNION ALL ".join(parts), pending
 
