@@ -41,10 +41,12 @@ from sqlalchemy.orm import Session
 import fangkong.models  # noqa: F401  (every table on Base.metadata)
 from fangkong.auth.jurisdiction import bind
 from fangkong.clock import LOCAL_TZ
+from fangkong.monitoring import service, worklist
+from fangkong.monitoring.models import MonitoringReport, MonitoringTask
 from fangkong.people.models import Community, Household, Person
 from fangkong.policy import load_policy
-from fangkong.quarantine import monitoring, schedule, stages, worklist
-from fangkong.quarantine.models import MonitoringReport, MonitoringTask, QuarantineOrder
+from fangkong.quarantine import schedule, stages
+from fangkong.quarantine.models import QuarantineOrder
 from fangkong.regions import service as regions
 from fangkong.storage.db import create_store_engine
 from fangkong.storage.migrate import upgrade
@@ -299,8 +301,8 @@ def main() -> None:
         typical, figures = _stage("worklist_median_community", lambda: page(median[0]))
         stages_run.append({**figures, "community_persons": median[1]})
 
-        def run() -> monitoring.AlertRun:
-            done = monitoring.run_alerts(
+        def run() -> service.AlertRun:
+            done = service.run_alerts(
                 session, day=DAY, now=_local(23, 30), policy=POLICY, scope=city
             )
             session.commit()
@@ -333,8 +335,8 @@ def main() -> None:
         order = session.get(QuarantineOrder, 1)
         assert order is not None
 
-        def one_report() -> monitoring.Recorded:
-            done = monitoring.record_report(
+        def one_report() -> service.Recorded:
+            done = service.record_report(
                 session,
                 order=order,
                 at=_local(21, 0),

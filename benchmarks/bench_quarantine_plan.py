@@ -33,10 +33,11 @@ from sqlalchemy import func, insert, select
 
 from fangkong.auth.jurisdiction import bind
 from fangkong.cases.models import Case
+from fangkong.flows import quarantine_day
 from fangkong.people.models import Household, Person
 from fangkong.policy import load_policy
-from fangkong.quarantine import assignment, service
-from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, QuarantineTest, SiteRoom
+from fangkong.quarantine import assignment
+from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, QuarantineSwab, SiteRoom
 from fangkong.regions import service as regions
 from fangkong.storage.db import Base, create_store_engine, session_factory
 from fangkong.tracing.models import Contact
@@ -198,7 +199,7 @@ def check(db: Path) -> dict[str, Any]:
         split = sum(1 for rooms in rooms_of.values() if len(rooms) > 1)
         return {
             "orders": session.scalar(select(func.count()).select_from(QuarantineOrder)),
-            "tests_scheduled": session.scalar(select(func.count()).select_from(QuarantineTest)),
+            "tests_scheduled": session.scalar(select(func.count()).select_from(QuarantineSwab)),
             "rooms_over_capacity": over,
             "households_split": split,
         }
@@ -223,7 +224,7 @@ def main() -> None:
         policy = load_policy("zibo-2022-03")
         with session_factory(engine)() as session:
             started = time.perf_counter()
-            result = service.plan_day(
+            result = quarantine_day.plan_day(
                 session, day=DAY, policy=policy, now=NOW, actor="bench", scope=bind("city", CITY)
             )
             session.commit()

@@ -8,9 +8,9 @@ from fangkong.auth import cli as auth_cli
 from fangkong.cases import cli as cases_cli
 from fangkong.config import get_settings
 from fangkong.demo import cli as demo_cli
+from fangkong.monitoring import cli as monitoring_cli
 from fangkong.people import cli as people_cli
 from fangkong.quarantine import cli as quarantine_cli
-from fangkong.quarantine import monitoring_cli
 from fangkong.scans import cli as scans_cli
 from fangkong.storage import migrate
 from fangkong.storage.db import create_store_engine

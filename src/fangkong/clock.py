@@ -35,6 +35,11 @@ def today(clock: Clock) -> date:
     return clock.now().astimezone(LOCAL_TZ).date()
 
 
+def local_day(at: datetime) -> date:
+    """The local (Asia/Shanghai) calendar day of an instant."""
+    return at.astimezone(LOCAL_TZ).date()
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants of 0时 and 24时 of a local day."""
     start = datetime.combine(day, time.min, tzinfo=LOCAL_TZ)

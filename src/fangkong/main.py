@@ -20,12 +20,12 @@ from fangkong.cases import api as cases_api
 from fangkong.config import Settings, get_settings
 from fangkong.deps import open_store
 from fangkong.errors import FangkongError
+from fangkong.monitoring import api as monitoring_api
+from fangkong.monitoring import pages as monitoring_pages
 from fangkong.people import api as people_api
 from fangkong.people import pages as people_pages
 from fangkong.quarantine import api as quarantine_api
-from fangkong.quarantine import monitoring_api, monitoring_pages
 from fangkong.quarantine import pages as quarantine_pages
-from fangkong.quarantine import tests_api as quarantine_tests_api
 from fangkong.regions import api as regions_api
 from fangkong.scans import api as scans_api
 from fangkong.testing import api as testing_api
@@ -105,7 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scans_api.router,
         testing_api.router,
         quarantine_api.router,
-        quarantine_tests_api.router,
         monitoring_api.router,
     ):
         app.include_router(router, prefix="/api/v1")

@@ -68,10 +68,14 @@ class ImportReport(BaseModel):
     rejected: int = 0
     errors: list[ImportErrorRead] = Field(default_factory=list)
     ignored_columns: list[str] = Field(default_factory=list)
+    # The keys of the records added, for the flow that acts on them (a case registered
+    # converts the person's quarantine order); not part of the report people read.
+    added_keys: list[str] = Field(default_factory=list, exclude=True)
 
     def reject(self, errors: list[RowError]) -> None:
         """Record ``errors``: the import wrote nothing, so the counts go to zero."""
         self.added = self.updated = self.unchanged = 0
+        self.added_keys = []
         self.rejected = len({e.row for e in errors})
         ordered = sorted(errors, key=lambda e: (e.row, e.column or ""))
         self.errors = [ImportErrorRead(**vars(e)) for e in ordered]

@@ -7,6 +7,7 @@ import itertools
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -291,10 +292,31 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_settings.cache_clear()
 
 
-def test_the_command_builds_a_separate_store(home: Path) -> None:
+@dataclass(frozen=True)
+class Built:
+    home: Path
+    output: str
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """``fangkong demo`` run once for the module (a couple of minutes: the tests below read
+    what it built instead of each building their own), beside a real store it must leave
+    alone."""
+    home = tmp_path_factory.mktemp("demo-home")
     (home / "fangkong.db").write_bytes(b"a real store")
-    result = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FANGKONG_HOME", str(home))
+        patch.delenv("FANGKONG_DATABASE_URL", raising=False)
+        get_settings.cache_clear()
+        result = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
+    return Built(home, result.output)
+
+
+def test_the_command_builds_a_separate_store(built: Built) -> None:
+    home, output = built.home, built.output
     assert (home / "demo.db").exists()
     assert (home / "fangkong.db").read_bytes() == b"a real store"
     assert {p.name for p in (home / "demo").iterdir()} == {
@@ -307,13 +329,11 @@ def test_the_command_builds_a_separate_store(home: Path) -> None:
         "lake",  # the demo's own lake, apart from a real one in home/lake
     }
     assert not (home / "lake").exists()
-    assert "close contacts per case" in result.output
-    assert "转运隔离 quarantine" in result.output
-    assert "home monitoring:" in result.output
-    assert "截至3月21日24时，淄博市本土确诊病例45例、本土无症状感染者148例。" in result.output
-    assert "✗" not in result.output
-    again = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
-    assert again.exit_code == 0, again.output
+    assert "close contacts per case" in output
+    assert "转运隔离 quarantine" in output
+    assert "home monitoring:" in output
+    assert "截至3月21日24时，淄博市本土确诊病例45例、本土无症状感染者148例。" in output
+    assert "✗" not in output
 
 
 def test_the_command_leaves_a_configured_database_alone(
@@ -333,20 +353,20 @@ def test_the_command_leaves_a_configured_database_alone(
     assert not (home / "demo.db").exists()
 
 
-def test_the_demo_traces_its_cases(home: Path) -> None:
+def test_the_demo_traces_its_cases(built: Built) -> None:
     from sqlalchemy import func, select
 
     from fangkong.cases.models import Case
     from fangkong.demo.cli import demo_settings
     from fangkong.deps import open_store
+    from fangkong.monitoring.models import MonitoringTask
     from fangkong.people.models import Person
-    from fangkong.quarantine.models import MonitoringTask, QuarantineOrder
+    from fangkong.quarantine.models import QuarantineOrder
     from fangkong.testing import outcome
     from fangkong.testing.models import TestingRound
     from fangkong.tracing.models import Contact
 
-    result = CliRunner().invoke(app, ["demo", "--no-serve", "--scale", "0.05"])
-    assert result.exit_code == 0, result.output
+    home = built.home
     store = open_store(demo_settings(home / "demo", f"sqlite:///{home / 'demo.db'}"))
     with store.sessions() as session:
         degrees = dict(

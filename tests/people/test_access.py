@@ -22,8 +22,8 @@ from fangkong.auth.models import AuditEvent
 from fangkong.auth.principal import OutsideJurisdiction
 from fangkong.config import Settings
 from fangkong.errors import ImportRejected, NotFound
+from fangkong.people import access, service, venues
 from fangkong.people import api as people_api
-from fangkong.people import service
 from fangkong.people.identity import check_character
 from fangkong.people.importer import import_people
 from fangkong.people.models import Community
@@ -537,7 +537,7 @@ def test_each_binding_becomes_its_sql(session: Session) -> None:
         assert "".join(p.person_no for p in items) == want, scope
         assert total == len(want)
         # the Python check used for writes agrees with the SQL used for reads
-        twin = "".join(no for no, p in everyone.items() if service.person_visible(scope, p))
+        twin = "".join(no for no, p in everyone.items() if access.person_visible(scope, p))
         assert twin == want, scope
         for no in "ABCDEF":
             if no not in want:
@@ -548,7 +548,7 @@ def test_each_binding_becomes_its_sql(session: Session) -> None:
 def test_a_community_worker_sees_the_venues_of_the_street(session: Session) -> None:
     community_id = _seed_places(session)
     for code, street in (("V1", "丝绸路街道"), ("V2", "大街街道")):
-        service.create_venue(
+        venues.create_venue(
             session,
             data=VenueCreate(
                 venue_code=code, name="某店", category="超市", district="周村区", street=street
@@ -556,10 +556,10 @@ def test_a_community_worker_sees_the_venues_of_the_street(session: Session) -> N
             scope=CITY,
         )
     scope = bind("community", str(community_id), community_street="370306001")
-    items, _ = service.list_venues(session, flt=service.VenueFilter(), scope=scope)
+    items, _ = venues.list_venues(session, flt=venues.VenueFilter(), scope=scope)
     assert [v.venue_code for v in items] == ["V1"]
     with pytest.raises(OutsideJurisdiction):
-        service.create_venue(
+        venues.create_venue(
             session,
             data=VenueCreate(venue_code="V3", name="某店", category="超市", district="周村区"),
             scope=scope,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
 from fangkong.errors import ImportRejected
-from fangkong.people import service
+from fangkong.people import service, venues, workplaces
 from fangkong.people.identity import check_character
 from fangkong.people.importer import import_people, import_venues, import_workplaces
 from fangkong.people.models import (
@@ -423,14 +423,14 @@ VENUES = [
 def test_venues_import_and_reimport(session: Session) -> None:
     report = import_venues(session, scope=CITY, data=csv_of(VENUES), filename="v.csv", now=NOW)
     assert report.added == 2
-    v1 = service.venue_read(service.get_venue(session, scope=CITY, venue_code="V1"))
+    v1 = venues.venue_read(venues.get_venue(session, scope=CITY, venue_code="V1"))
     assert (v1.category, v1.industry, v1.street_code, v1.capacity) == (
         "supermarket",
         "retail",
         "370306001",
         300,
     )
-    assert service.get_venue(session, scope=CITY, venue_code="V2").capacity is None
+    assert venues.get_venue(session, scope=CITY, venue_code="V2").capacity is None
     before = snapshot(session)
     again = import_venues(session, scope=CITY, data=csv_of(VENUES), filename="v.csv", now=NOW)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
@@ -477,8 +477,8 @@ def test_workplaces_with_units(session: Session) -> None:
     ]
     report = import_workplaces(session, scope=CITY, data=csv_of(rows), filename="w.csv", now=NOW)
     assert report.added == 2
-    w1 = service.workplace_reads(
-        session, [service.get_workplace(session, scope=CITY, workplace_no="W1")]
+    w1 = workplaces.workplace_reads(
+        session, [workplaces.get_workplace(session, scope=CITY, workplace_no="W1")]
     )[0]
     assert [(u.name, u.kind) for u in w1.units] == [
         ("办公室", "department"),
@@ -493,8 +493,8 @@ def test_workplaces_with_units(session: Session) -> None:
     rows[1][5] = "生产一车间:team"  # a kind given changes; units not listed stay
     again = import_workplaces(session, scope=CITY, data=csv_of(rows), filename="w.csv", now=NOW)
     assert (again.updated, again.unchanged) == (1, 1)
-    w1 = service.workplace_reads(
-        session, [service.get_workplace(session, scope=CITY, workplace_no="W1")]
+    w1 = workplaces.workplace_reads(
+        session, [workplaces.get_workplace(session, scope=CITY, workplace_no="W1")]
     )[0]
     assert [(u.name, u.kind) for u in w1.units] == [
         ("办公室", "department"),

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
 from fangkong.errors import Conflict, InvalidInput, NotFound
-from fangkong.people import service
+from fangkong.people import lookups, service, venues, workplaces
 from fangkong.people.identity import check_character
 from fangkong.people.models import Community, Household
 from fangkong.people.schemas import (
@@ -73,28 +73,28 @@ def test_address_levels_need_their_parent(session: Session) -> None:
     with pytest.raises(InvalidInput, match="a community needs a street"):
         service.create_person(session, scope=CITY, data=person("P1", community="某社区"), now=NOW)
     with pytest.raises(InvalidInput, match="a building needs a compound"):
-        service.ensure_address(
+        lookups.ensure_address(
             session, district="周村区", street="丝绸路街道", community="甲", building="1号楼"
         )
     with pytest.raises(InvalidInput, match="unknown street"):
-        service.ensure_address(session, district="周村区", street="车站街道")  # 张店区's
+        lookups.ensure_address(session, district="周村区", street="车站街道")  # 张店区's
 
 
 def test_ensure_address_is_get_or_create(session: Session) -> None:
-    first = service.ensure_address(session, **{k: v for k, v in ADDRESS.items() if k != "room"})
-    again = service.ensure_address(session, **{k: v for k, v in ADDRESS.items() if k != "room"})
+    first = lookups.ensure_address(session, **{k: v for k, v in ADDRESS.items() if k != "room"})
+    again = lookups.ensure_address(session, **{k: v for k, v in ADDRESS.items() if k != "room"})
     assert first.building is not None
     assert again.building is not None
     assert first.building.id == again.building.id
     assert (first.district_code, first.street_code) == ("370306", "370306001")
     # a street alone names its district
-    street_only = service.ensure_address(session, district=None, street="370306001")
+    street_only = lookups.ensure_address(session, district=None, street="370306001")
     assert street_only.district_code == "370306"
     assert session.scalar(select(func.count()).select_from(Community)) == 1
     assert first.community is not None
-    assert service.community_street(session, community_id=first.community.id) == "370306001"
+    assert lookups.community_street(session, community_id=first.community.id) == "370306001"
     with pytest.raises(NotFound):
-        service.community_street(session, community_id=first.community.id + 1)
+        lookups.community_street(session, community_id=first.community.id + 1)
 
 
 def test_update_person_merges_the_address(session: Session) -> None:
@@ -150,7 +150,7 @@ def test_update_id_number_and_birth_year(session: Session) -> None:
 
 
 def test_workplace_and_units(session: Session) -> None:
-    service.create_workplace(
+    workplaces.create_workplace(
         session,
         scope=CITY,
         data=WorkplaceCreate.model_validate(
@@ -171,7 +171,7 @@ def test_workplace_and_units(session: Session) -> None:
     )
     assert p.workplace_unit is not None
     assert p.workplace_unit.kind == "workshop"
-    unit = service.ensure_unit(session, scope=CITY, workplace_no="W1", name="办公室")
+    unit = workplaces.ensure_unit(session, scope=CITY, workplace_no="W1", name="办公室")
     assert unit.kind == "department"
     p = service.update_person(
         session, scope=CITY, person_no="P1", data=PersonUpdate(workplace_unit="办公室"), now=LATER
@@ -182,7 +182,7 @@ def test_workplace_and_units(session: Session) -> None:
             session, scope=CITY, person_no="P1", data=PersonUpdate(workplace_no="W9"), now=LATER
         )
     with pytest.raises(Conflict):
-        service.create_workplace(
+        workplaces.create_workplace(
             session,
             scope=CITY,
             data=WorkplaceCreate(workplace_no="W1", name="x", industry="other", district="周村区"),
@@ -275,31 +275,31 @@ def test_venues(session: Session) -> None:
             "capacity": 300,
         }
     )
-    service.create_venue(session, scope=CITY, data=data)
+    venues.create_venue(session, scope=CITY, data=data)
     with pytest.raises(Conflict):
-        service.create_venue(session, scope=CITY, data=data)
-    v = service.update_venue(session, scope=CITY, venue_code="V1", data=VenueUpdate(capacity=150))
+        venues.create_venue(session, scope=CITY, data=data)
+    v = venues.update_venue(session, scope=CITY, venue_code="V1", data=VenueUpdate(capacity=150))
     assert (v.capacity, v.street_code) == (150, "370306001")
-    v = service.update_venue(
+    v = venues.update_venue(
         session, scope=CITY, venue_code="V1", data=VenueUpdate(district="张店区")
     )
     assert (v.district_code, v.street_code) == ("370303", None)
-    service.create_venue(
+    venues.create_venue(
         session,
         scope=CITY,
         data=VenueCreate(venue_code="V2", name="体育馆", category="stadium", district="周村区"),
     )
-    items, total = service.list_venues(
-        session, scope=CITY, flt=service.VenueFilter(category="stadium")
+    items, total = venues.list_venues(
+        session, scope=CITY, flt=venues.VenueFilter(category="stadium")
     )
     assert ([v.venue_code for v in items], total) == (["V2"], 1)
-    items, _ = service.list_venues(session, scope=CITY, flt=service.VenueFilter(text="银座"))
+    items, _ = venues.list_venues(session, scope=CITY, flt=venues.VenueFilter(text="银座"))
     assert [v.venue_code for v in items] == ["V1"]
-    items, _ = service.list_venues(
-        session, scope=CITY, flt=service.VenueFilter(district_code="370306")
+    items, _ = venues.list_venues(
+        session, scope=CITY, flt=venues.VenueFilter(district_code="370306")
     )
     assert [v.venue_code for v in items] == ["V2"]
-    read = service.venue_read(service.get_venue(session, scope=CITY, venue_code="V1"))
+    read = venues.venue_read(venues.get_venue(session, scope=CITY, venue_code="V1"))
     assert (read.category_label, read.district_name) == ("超市", "张店区")
     with pytest.raises(NotFound):
-        service.get_venue(session, scope=CITY, venue_code="V9")
+        venues.get_venue(session, scope=CITY, venue_code="V9")

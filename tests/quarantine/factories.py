@@ -8,16 +8,16 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
-from fangkong.cases import service as cases_service
 from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseCreate
+from fangkong.flows import positives
 from fangkong.people import service as people_service
 from fangkong.people.models import Person
 from fangkong.people.schemas import PersonCreate
 from fangkong.policy import Policy
-from fangkong.quarantine import schedule, site_tests, stages
+from fangkong.quarantine import schedule, site_swabs, stages
 from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, SiteRoom
-from fangkong.quarantine.orders import OrderStatus
+from fangkong.quarantine.status import OrderStatus
 from fangkong.tracing.models import Contact
 
 CITY = bind("city", "3703")
@@ -98,7 +98,7 @@ def order_row(
     session.add(row)
     session.flush()
     if with_tests:
-        session.add_all(site_tests.schedule_tests(row, plan))
+        session.add_all(site_swabs.schedule_swabs(row, plan))
         session.flush()
     return row
 
@@ -114,7 +114,7 @@ def case(session: Session, no: str, person: Person | None = None, **fields: obje
     if person is not None:
         values["person_no"] = person.person_no
     values.update(fields)
-    return cases_service.create_case(
+    return positives.register_case(
         session, data=CaseCreate.model_validate(values), now=NOW, scope=CITY
     )
 

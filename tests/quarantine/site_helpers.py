@@ -11,7 +11,7 @@ from fangkong.auth.jurisdiction import bind
 from fangkong.people.models import Person
 from fangkong.policy import Policy
 from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, SiteRoom
-from fangkong.quarantine.orders import OrderStatus
+from fangkong.quarantine.status import OrderStatus
 from tests.quarantine import factories
 
 CITY = bind("city", "3703")

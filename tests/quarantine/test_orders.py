@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fangkong.errors import InvalidInput
-from fangkong.quarantine.orders import (
+from fangkong.quarantine.status import (
     ACTIVE,
     MOVES,
     TERMINAL,

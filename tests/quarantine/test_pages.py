@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from fangkong.flows import quarantine_day
 from fangkong.people.models import Person
 from fangkong.policy import load_policy
-from fangkong.quarantine import pages, placement, service
-from fangkong.quarantine.models import QuarantineOrder, QuarantineTest, SiteRoom, TransferTask
+from fangkong.quarantine import pages, placement
+from fangkong.quarantine.models import QuarantineOrder, QuarantineSwab, SiteRoom, TransferTask
 from fangkong.storage.db import session_factory
 from tests.conftest import PASSWORD
 
@@ -68,7 +69,7 @@ def placed(app: FastAPI, users: object, engine: Engine) -> dict[str, QuarantineO
     negative, the others' were never taken."""
     _outbreak(engine)
     with session_factory(engine)() as s, s.begin():
-        plan = service.plan_day(
+        plan = quarantine_day.plan_day(
             s, day=PLANNED, policy=POLICY, now=PLANNED_AT, actor="cdc", scope=CITY
         )
         for task in plan.placement.transfers:
@@ -77,8 +78,8 @@ def placed(app: FastAPI, users: object, engine: Engine) -> dict[str, QuarantineO
     made = orders(engine)
     with session_factory(engine)() as s, s.begin():
         s.execute(
-            update(QuarantineTest)
-            .where(QuarantineTest.order_id == made["P-H0"].id)
+            update(QuarantineSwab)
+            .where(QuarantineSwab.order_id == made["P-H0"].id)
             .values(state="negative")
         )
     return made
@@ -418,8 +419,8 @@ def test_a_site_its_rooms_chart_and_worklist(
     assert 'id="round-link"' not in worklist
     with session_factory(engine)() as s, s.begin():
         s.execute(
-            update(QuarantineTest)
-            .where(QuarantineTest.due_on == date(2022, 3, 23))
+            update(QuarantineSwab)
+            .where(QuarantineSwab.due_on == date(2022, 3, 23))
             .values(round_code="Q-S01-20220323")
         )
     opened = section(client_as("cdc").get("/quarantine/sites/S01").text, "worklist")
@@ -485,7 +486,7 @@ def test_an_orders_timeline(client_as: Clients, placed: dict[str, QuarantineOrde
 def test_monitoring_reports_and_tasks_on_the_timeline(
     client_as: Clients, placed: dict[str, QuarantineOrder], engine: Engine
 ) -> None:
-    from fangkong.quarantine.models import MonitoringReport, MonitoringTask
+    from fangkong.monitoring.models import MonitoringReport, MonitoringTask
 
     order = placed["P-H0"]
     at = datetime(2022, 3, 23, 0, 30, tzinfo=UTC)

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from fangkong.auth import service as auth
 from fangkong.deps import Store
+from fangkong.flows import quarantine_day
 from fangkong.policy import load_policy
-from fangkong.quarantine import placement, service
+from fangkong.quarantine import placement
 from fangkong.quarantine.models import TransferTask
 from tests.browser import Watched, app_at, chart_ready, serve, sign_in, watched_page
 from tests.conftest import PASSWORD
@@ -42,7 +43,7 @@ def _seed(store: Store) -> None:
             contact(session, c1, resident(session, f"P-H{i}", household="HH-A"))
         contact(session, c1, resident(session, "P-SOLO"))
         site(session, "S01", rooms={"301": 3, "101": 1})
-        plan = service.plan_day(
+        plan = quarantine_day.plan_day(
             session,
             day=PLANNED,
             policy=load_policy("national-9"),

@@ -1,4 +1,4 @@
-"""Quarantine schedules per edition (RULES §3), home-monitoring helpers, without a database."""
+"""Quarantine schedules per edition (RULES §3), without a database."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fangkong.clock import LOCAL_TZ
 from fangkong.errors import InvalidInput
+from fangkong.monitoring.rules import SYMPTOMS
 from fangkong.policy import available_editions, load_policy, loader
 from fangkong.policy.model import QuarantinePolicy, Stage
 from fangkong.quarantine import schedule as sched
@@ -41,7 +41,7 @@ def test_every_edition_loads_with_a_quarantine_section() -> None:
         assert q.close, name
         assert q.discharged[0].kind == "rehabilitation"
         assert q.fever_celsius == 37.3
-        assert set(q.symptoms) == set(sched.SYMPTOMS)
+        assert set(q.symptoms) == set(SYMPTOMS)
         assert set(q.report_windows) == {"morning", "evening"}
 
 
@@ -198,52 +198,6 @@ def test_stages_are_contiguous_and_tests_lie_inside(
     total = sum(stage.days for stage in stages)
     assert s.end == start + timedelta(days=total - 1)
     assert s.total_days == total
-
-
-@pytest.mark.parametrize(("celsius", "fever"), [(36.5, False), (37.2, False), (37.3, True)])
-def test_fever_threshold(celsius: float, fever: bool) -> None:
-    assert sched.is_fever(celsius, load_policy("zibo-2022-03")) is fever
-
-
-def test_alerting_symptoms_in_the_editions_order_with_labels() -> None:
-    policy = load_policy("national-9")
-    found = sched.alerting_symptoms(["diarrhoea", "dry_cough", "fever"], policy)
-    assert found == ("fever", "dry_cough", "diarrhoea")
-    assert sched.symptom_labels(found) == ("发热", "干咳", "腹泻")
-    assert sched.alerting_symptoms([], policy) == ()
-    assert sched.SYMPTOMS["loss_of_smell_or_taste"] == "嗅（味）觉减退"
-    with pytest.raises(InvalidInput, match="unknown symptom codes: cough"):
-        sched.alerting_symptoms(["cough"], policy)
-
-
-def test_a_symptom_the_edition_does_not_list_raises_no_alert() -> None:
-    policy = load_policy("national-9")
-    narrower = policy.model_copy(
-        update={"quarantine": policy.quarantine.model_copy(update={"symptoms": ("fever",)})}
-    )
-    assert sched.alerting_symptoms(["fatigue", "fever"], narrower) == ("fever",)
-
-
-@pytest.mark.parametrize(
-    ("hour", "minute", "window"),
-    [
-        (5, 59, None),
-        (6, 0, "morning"),
-        (11, 59, "morning"),
-        (12, 0, None),
-        (18, 0, "evening"),
-        (22, 59, "evening"),
-        (23, 0, None),
-    ],
-)
-def test_report_windows_by_local_time(hour: int, minute: int, window: str | None) -> None:
-    local = datetime(2022, 3, 20, hour, minute, tzinfo=LOCAL_TZ)
-    assert sched.report_window(local.astimezone(UTC), load_policy("national-9")) == window
-
-
-def test_a_naive_report_time_is_refused() -> None:
-    with pytest.raises(InvalidInput, match="time zone"):
-        sched.report_window(datetime(2022, 3, 20, 8), load_policy("national-9"))  # noqa: DTZ001
 
 
 def test_stage_rules_are_checked_when_an_edition_loads() -> None:

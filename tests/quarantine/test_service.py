@@ -10,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.errors import Conflict, InvalidInput
+from fangkong.flows import quarantine_day
 from fangkong.policy import load_policy
-from fangkong.quarantine import board, ordering, placement, releases, service
-from fangkong.quarantine.models import QuarantineOrder, QuarantineTest, SiteRoom
-from fangkong.quarantine.moves import change_status
-from fangkong.quarantine.orders import IllegalTransition, OrderStatus
+from fangkong.quarantine import board, placement, releases, service
+from fangkong.quarantine import orders as quarantine_orders
+from fangkong.quarantine.models import QuarantineOrder, QuarantineSwab, SiteRoom
+from fangkong.quarantine.status import IllegalTransition, OrderStatus
+from fangkong.quarantine.transitions import change_status
 from fangkong.tracing.models import Contact
 
 from .factories import CITY, DAY, NOW, case, contact, resident, site
@@ -25,7 +27,9 @@ MEASURES = load_policy("measures-20")
 
 
 def plan(session: Session, policy=ZIBO, day: date = DAY) -> service.DayPlan:  # type: ignore[no-untyped-def]
-    return service.plan_day(session, day=day, policy=policy, now=NOW, actor="cdc", scope=CITY)
+    return quarantine_day.plan_day(
+        session, day=day, policy=policy, now=NOW, actor="cdc", scope=CITY
+    )
 
 
 @pytest.fixture
@@ -76,7 +80,7 @@ def test_a_day_places_households_together_with_one_transfer_each(outbreak: Sessi
     # every order starts with its creation on record, and its tests are scheduled
     assert made["P-SOLO"].transitions[0].to_status == "pending_transfer"
     tests = outbreak.scalars(
-        select(QuarantineTest.due_on).where(QuarantineTest.order_id == made["P-SOLO"].id)
+        select(QuarantineSwab.due_on).where(QuarantineSwab.order_id == made["P-SOLO"].id)
     ).all()
     assert tests
     assert min(tests) >= DAY
@@ -162,7 +166,7 @@ def test_a_cancelled_transfer_frees_its_beds(outbreak: Session) -> None:
 
 def _arrive_and_test(session: Session, order: QuarantineOrder, state: str = "negative") -> None:
     change_status(order, OrderStatus.in_quarantine, at=NOW, by="t", why="arrived")
-    for test in session.scalars(select(QuarantineTest).where(QuarantineTest.order_id == order.id)):
+    for test in session.scalars(select(QuarantineSwab).where(QuarantineSwab.order_id == order.id)):
         test.state = state
     session.flush()
 
@@ -249,7 +253,7 @@ def test_discharged_cases_get_rehabilitation_observation(session: Session) -> No
 
 def test_an_order_by_hand_needs_no_other_in_force(session: Session) -> None:
     person = resident(session, "P1")
-    order = ordering.order_by_hand(
+    order = quarantine_orders.order_by_hand(
         session,
         person_no="P1",
         kind="high_risk",
@@ -264,7 +268,7 @@ def test_an_order_by_hand_needs_no_other_in_force(session: Session) -> None:
     assert order.source == "manual"
     assert order.person_id == person.id
     with pytest.raises(Conflict):
-        ordering.order_by_hand(
+        quarantine_orders.order_by_hand(
             session,
             person_no="P1",
             kind="close",
@@ -276,7 +280,7 @@ def test_an_order_by_hand_needs_no_other_in_force(session: Session) -> None:
             scope=CITY,
         )
     with pytest.raises(InvalidInput):
-        ordering.order_by_hand(
+        quarantine_orders.order_by_hand(
             session,
             person_no="P1",
             kind="low_risk",

@@ -15,8 +15,8 @@ from fangkong.people.models import Person
 from fangkong.policy import load_policy
 from fangkong.quarantine import sites
 from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, SiteRoom
-from fangkong.quarantine.moves import change_status
-from fangkong.quarantine.orders import OrderStatus
+from fangkong.quarantine.status import OrderStatus
+from fangkong.quarantine.transitions import change_status
 
 from .factories import CITY, DAY, NOW, order_row, resident
 

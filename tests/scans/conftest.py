@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
-from fangkong.people import service
+from fangkong.people import service, venues
 from fangkong.people.schemas import PersonCreate, VenueCreate
 from fangkong.storage.db import session_factory
 from tests.conftest import NOW, _wipe
@@ -26,7 +26,7 @@ PERSONS = ["P1", "P2", "P3", "P4"]
 
 def fill_registry(session: Session) -> None:
     for code, category, district in VENUES:
-        service.create_venue(
+        venues.create_venue(
             session,
             data=VenueCreate(
                 venue_code=code, name=f"场所{code}", category=category, district=district

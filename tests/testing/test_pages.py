@@ -19,13 +19,15 @@ from sqlalchemy.engine import Engine
 
 from fangkong.auth.jurisdiction import bind
 from fangkong.config import Settings
+from fangkong.flows import rounds
 from fangkong.lake.layout import lake_root
 from fangkong.people import service as people_service
+from fangkong.people import workplaces
 from fangkong.people.models import Community, Person
 from fangkong.people.schemas import PersonCreate, WorkplaceCreate
 from fangkong.policy import load_policy
 from fangkong.storage.db import session_factory
-from fangkong.testing import apply, results, samples, service
+from fangkong.testing import results, samples, service
 from fangkong.testing.fhir import LabResult, TubeResult
 from fangkong.testing.lake import outcome_dir
 from fangkong.testing.models import Recall, RoundExemption, TestingRound
@@ -113,7 +115,7 @@ def town(app: object, engine: Engine, settings: Settings) -> Path:
 def applied(town: Path, engine: Engine) -> Path:
     with session_factory(engine)() as s, s.begin():
         round_ = service.get_round(s, code="ZC-R1", scope=CITY)
-        apply.apply(s, round_, lake=town, policy=POLICY, now=NOW, scope=CITY)
+        rounds.apply_round(s, round_, lake=town, policy=POLICY, now=NOW, scope=CITY)
     return town
 
 
@@ -516,7 +518,7 @@ def test_routine_compliance(
                 "units": [{"name": "门诊"}],
             }
         )
-        people_service.create_workplace(s, data=firm, scope=CITY)
+        workplaces.create_workplace(s, data=firm, scope=CITY)
         for no in ("D1", "D2"):
             person = PersonCreate.model_validate(
                 {

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from fangkong.auth import service as auth
 from fangkong.auth.jurisdiction import bind
 from fangkong.deps import Store
+from fangkong.flows import rounds
 from fangkong.lake.layout import lake_root
 from fangkong.people import service as people_service
 from fangkong.people.schemas import PersonCreate
 from fangkong.policy import load_policy
-from fangkong.testing import apply, results, samples, service
+from fangkong.testing import results, samples, service
 from fangkong.testing.fhir import LabResult, TubeResult
 from fangkong.testing.models import Recall, RoundExemption
 from tests.browser import Watched, app_at, chart_ready, serve, sign_in, watched_page
@@ -82,7 +83,7 @@ def _seed(store: Store, lake: Path) -> None:
             LabResult("B", TubeResult.POSITIVE, "淄博市疾控中心", START + timedelta(hours=8)),
         ]
         results.import_results(lake, "ZC-R1", found, source="test")
-        apply.apply(session, round_, lake=lake, policy=policy, now=NOW, scope=CITY)
+        rounds.apply_round(session, round_, lake=lake, policy=policy, now=NOW, scope=CITY)
         auth.create_user(
             session,
             username=USER,

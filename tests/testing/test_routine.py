@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from fangkong.auth.jurisdiction import bind
 from fangkong.errors import InvalidInput
 from fangkong.people import service as people_service
+from fangkong.people import workplaces
 from fangkong.people.schemas import PersonCreate, WorkplaceCreate
 from fangkong.policy import load_policy
 from fangkong.testing import routine, service
@@ -34,7 +35,7 @@ def workplace(session: Session, no: str, industry: str, district: str = "周村�
             "units": [{"name": "一车间"}],
         }
     )
-    people_service.create_workplace(session, data=data, scope=CITY)
+    workplaces.create_workplace(session, data=data, scope=CITY)
 
 
 def worker(session: Session, no: str, workplace_no: str) -> None:

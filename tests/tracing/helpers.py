@@ -18,6 +18,7 @@ from fangkong.clock import LOCAL_TZ
 from fangkong.lake import keys
 from fangkong.lake.layout import SCAN_STREAM, STORED_SCANS
 from fangkong.people import service as people_service
+from fangkong.people import venues, workplaces
 from fangkong.people.schemas import PersonCreate, VenueCreate, WorkplaceCreate
 
 CITY = bind("city", "3703")
@@ -100,7 +101,7 @@ def person(
 
 
 def workplace(session: Session, no: str, units: list[str]) -> None:
-    people_service.create_workplace(
+    workplaces.create_workplace(
         session,
         data=WorkplaceCreate.model_validate(
             {
@@ -116,7 +117,7 @@ def workplace(session: Session, no: str, units: list[str]) -> None:
 
 
 def venue(session: Session, code: str, category: str = "supermarket") -> None:
-    people_service.create_venue(
+    venues.create_venue(
         session,
         data=VenueCreate.model_validate(
             {"venue_code": code, "name": f"场所{code}", "category": category, "district": "周村区"}

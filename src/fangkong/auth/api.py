@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from fangkong.auth import audit, service
-from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip
+from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip, set_session_cookie
 from fangkong.auth.principal import Principal
 from fangkong.auth.schemas import (
     AuditPage,
@@ -22,9 +22,9 @@ from fangkong.auth.schemas import (
     UserCreate,
     UserRead,
 )
-from fangkong.config import Settings
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError, InvalidInput
+from fangkong.flows import accounts
 
 router = APIRouter(tags=["auth"])
 Admin = Annotated[Principal, Depends(Require("users.manage"))]
@@ -42,18 +42,6 @@ def me_read(principal: Principal) -> MeRead:
         jurisdiction=principal.jurisdiction.label(),
         jurisdiction_kind=principal.jurisdiction.kind,
         csrf_token=principal.csrf_token,
-    )
-
-
-def set_session_cookie(response: Response, raw: str, settings: Settings) -> None:
-    response.set_cookie(
-        COOKIE,
-        raw,
-        max_age=int(settings.session_hours * 3600),
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-        path="/",
     )
 
 
@@ -159,7 +147,7 @@ def list_users(session: SessionDep, principal: Admin) -> list[UserRead]:
 def create_user(
     body: UserCreate, session: SessionDep, clock: ClockDep, principal: Admin
 ) -> UserRead:
-    user = service.create_user(
+    user = accounts.create_user(
         session,
         username=body.username,
         password=body.password,
@@ -208,7 +196,7 @@ def create_token(
     settings: SettingsDep,
     principal: Admin,
 ) -> TokenCreated:
-    raw, token = service.create_token(
+    raw, token = accounts.create_token(
         session,
         name=body.name,
         role_code=body.role,

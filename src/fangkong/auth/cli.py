@@ -9,6 +9,7 @@ from fangkong import cliutil
 from fangkong.auth import audit, service
 from fangkong.auth.permissions import ROLES
 from fangkong.config import get_settings
+from fangkong.flows import accounts
 
 users_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
 tokens_app = typer.Typer(
@@ -35,7 +36,7 @@ def create(
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     now = cliutil.clock().now()
     with cliutil.unit_of_work() as session:
-        user = service.create_user(
+        user = accounts.create_user(
             session,
             username=username,
             password=password,
@@ -108,7 +109,7 @@ def create_token(
     """Create an API token; prints the secret once."""
     now = cliutil.clock().now()
     with cliutil.unit_of_work() as session:
-        raw, token = service.create_token(
+        raw, token = accounts.create_token(
             session,
             name=name,
             role_code=role,

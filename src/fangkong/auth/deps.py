@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from fangkong.auth import service
 from fangkong.auth.principal import Forbidden, Principal, Unauthenticated
@@ -25,6 +25,18 @@ from fangkong.errors import FangkongError
 
 COOKIE = "fk_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def set_session_cookie(response: Response, raw: str, settings: Settings) -> None:
+    response.set_cookie(
+        COOKIE,
+        raw,
+        max_age=int(settings.session_hours * 3600),
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
 
 
 class SignInRequired(FangkongError):

@@ -20,6 +20,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     scope_kind: Mapped[str] = mapped_column(String(16))
     scope_code: Mapped[str] = mapped_column(String(32))
+    # A community binding's street: a community's jurisdiction is inside it.
+    scope_street: Mapped[str | None] = mapped_column(String(9))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -40,6 +42,7 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(32))
     scope_kind: Mapped[str] = mapped_column(String(16))
     scope_code: Mapped[str] = mapped_column(String(32))
+    scope_street: Mapped[str | None] = mapped_column(String(9))
     permissions: Mapped[str] = mapped_column(Text)  # space-separated, a subset of the role's
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

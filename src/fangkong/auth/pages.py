@@ -10,8 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.auth import audit, service
-from fangkong.auth.api import set_session_cookie
-from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip
+from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip, set_session_cookie
 from fangkong.auth.permissions import ROLES
 from fangkong.auth.principal import Principal
 from fangkong.clock import LOCAL_TZ

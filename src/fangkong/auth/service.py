@@ -59,14 +59,8 @@ def _hmac(key: str, secret: str) -> str:
 # ---------------------------------------------------------------- jurisdiction
 
 
-def community_street(session: Session, community_id: int) -> str:
-    from fangkong.people import service as people_service
-
-    return people_service.community_street(session, community_id=community_id)
-
-
-def jurisdiction_of(session: Session, kind: str, code: str) -> Jurisdiction:
-    street = community_street(session, int(code)) if kind == "community" else None
+def jurisdiction_of(kind: str, code: str, street: str | None = None) -> Jurisdiction:
+    """The jurisdiction of a stored binding (a community's carries its street)."""
     return bind(kind, code, community_street=street)
 
 
@@ -78,7 +72,7 @@ def principal_for_user(
         name=user.username,
         role=user.role,
         permissions=ROLES[user.role].permissions,
-        jurisdiction=jurisdiction_of(session, user.scope_kind, user.scope_code),
+        jurisdiction=jurisdiction_of(user.scope_kind, user.scope_code, user.scope_street),
         user_id=user.id,
         ip=ip,
         csrf_token=csrf,
@@ -88,7 +82,9 @@ def principal_for_user(
 # ---------------------------------------------------------------- users
 
 
-def _check_binding(role_code: str, kind: str, code: str, session: Session) -> str:
+def _check_binding(role_code: str, kind: str, code: str, street: str | None) -> str:
+    """The binding's canonical code. That a community, site, lab or venue exists is checked
+    by the caller (``flows.accounts``): those registries sit above this domain."""
     r = role(role_code)
     if kind not in r.scopes:
         raise InvalidInput(
@@ -96,11 +92,14 @@ def _check_binding(role_code: str, kind: str, code: str, session: Session) -> st
             scope_kind=kind,
         )
     if kind == "community":
-        community_street(session, int(code))
+        if street is None or not code.isdigit():
+            raise InvalidInput(
+                "a community binding needs the community's id and street", scope_code=code
+            )
         return code
     if kind in ("site", "lab", "venue"):
         return code
-    return jurisdiction_of(session, kind, code).code
+    return jurisdiction_of(kind, code).code
 
 
 def check_password_strength(password: str, username: str) -> None:
@@ -120,7 +119,10 @@ def create_user(
     scope_code: str,
     now: datetime,
     display_name: str | None = None,
+    scope_street: str | None = None,
 ) -> User:
+    """A user bound to an area, site, lab or venue; a community binding carries the
+    community's street (``flows.accounts`` resolves it from the registry)."""
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists", username=username)
     r = role(role_code)
@@ -130,13 +132,14 @@ def create_user(
         if password is None:
             raise InvalidInput("a password is required")
         check_password_strength(password, username)
-    code = _check_binding(role_code, scope_kind, scope_code, session)
+    code = _check_binding(role_code, scope_kind, scope_code, scope_street)
     user = User(
         username=username,
         display_name=display_name or username,
         role=role_code,
         scope_kind=scope_kind,
         scope_code=code,
+        scope_street=scope_street if scope_kind == "community" else None,
         password_hash=_hasher.hash(password) if password else None,
         is_active=True,
         failed_logins=0,
@@ -309,6 +312,7 @@ def create_token(
     created_by: str,
     days: int = 90,
     permissions: set[str] | None = None,
+    scope_street: str | None = None,
 ) -> tuple[str, ApiToken]:
     """A new token; the secret is returned once and never stored."""
     r = role(role_code)
@@ -319,7 +323,7 @@ def create_token(
         )
     if not 1 <= days <= 3660:
         raise InvalidInput("a token lives between 1 and 3660 days")
-    code = _check_binding(role_code, scope_kind, scope_code, session)
+    code = _check_binding(role_code, scope_kind, scope_code, scope_street)
     secret = secrets.token_urlsafe(32)
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secret}"
@@ -330,6 +334,7 @@ def create_token(
         role=role_code,
         scope_kind=scope_kind,
         scope_code=code,
+        scope_street=scope_street if scope_kind == "community" else None,
         permissions=" ".join(sorted(perms)),
         created_by=created_by,
         created_at=now,
@@ -358,7 +363,7 @@ def principal_for_token(session: Session, token: ApiToken, *, ip: str | None) ->
         name=f"token:{token.name}",
         role=token.role,
         permissions=frozenset(token.permissions.split()),
-        jurisdiction=jurisdiction_of(session, token.scope_kind, token.scope_code),
+        jurisdiction=jurisdiction_of(token.scope_kind, token.scope_code, token.scope_street),
         token_id=token.id,
         ip=ip,
     )

@@ -17,7 +17,6 @@ from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.cases import service
 from fangkong.cases.bulletin_docx import render_docx
-from fangkong.cases.importer import import_cases
 from fangkong.cases.schemas import (
     BulletinRead,
     CaseCreate,
@@ -34,6 +33,8 @@ from fangkong.cases.vocab import Classification, FoundVia, Origin
 from fangkong.clock import today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import InvalidInput
+from fangkong.flows import positives
+from fangkong.flows.positives import import_cases
 from fangkong.regions import service as regions
 
 router = APIRouter(tags=["cases"])
@@ -158,7 +159,9 @@ def export_cases(
 def create_case(
     data: CaseCreate, session: SessionDep, clock: ClockDep, policy: PolicyDep, principal: Writer
 ) -> CaseRead:
-    case = service.create_case(session, data=data, now=clock.now(), scope=principal.jurisdiction)
+    case = positives.register_case(
+        session, data=data, now=clock.now(), scope=principal.jurisdiction
+    )
     return service.to_read(session, case, policy)
 
 

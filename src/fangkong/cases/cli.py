@@ -11,7 +11,7 @@ from rich.table import Table
 from fangkong import cliutil
 from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service
-from fangkong.cases.importer import import_cases
+from fangkong.flows.positives import import_cases
 from fangkong.regions import service as regions
 
 app = typer.Typer(help="The case registry.", no_args_is_help=True)

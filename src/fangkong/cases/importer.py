@@ -237,6 +237,7 @@ def _apply_rows(
         no = item.data.case_no
         if no not in existing:
             report.added += 1
+            report.added_keys.append(no)
         elif service.snapshot(existing[no]) != before[no]:
             report.updated += 1
         else:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from fangkong.auth.deps import Require
 from fangkong.auth.jurisdiction import Jurisdiction
@@ -35,9 +34,13 @@ from fangkong.clock import today
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
+from fangkong.flows import positives
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 from fangkong.web.templating import templates
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(Require("cases.read", page=True))]
@@ -345,7 +348,7 @@ def case_create(
     scope = principal.jurisdiction
     try:
         data = CaseCreate.model_validate({k: v for k, v in values.items() if v})
-        case = service.create_case(session, data=data, now=clock.now(), scope=scope)
+        case = positives.register_case(session, data=data, now=clock.now(), scope=scope)
     except ValidationError as exc:
         return _render_new(request, settings, policy, scope, values, validation_errors(exc), 422)
     except FangkongError as exc:

@@ -14,18 +14,19 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, false, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from fangkong.auth import audit
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import Forbidden, OutsideJurisdiction, Principal
+from fangkong.auth.scope import Reach
 from fangkong.cases import bulletin, stats
 from fangkong.cases.models import Case, DailyCount
 from fangkong.cases.schemas import (
@@ -40,8 +41,8 @@ from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
 from fangkong.people import service as people_service
 from fangkong.people.masking import mask_id_number, mask_name
 from fangkong.policy import Policy
-from fangkong.quarantine import conversion
 from fangkong.regions import service as regions
+from fangkong.storage import bulk
 
 # ---------------------------------------------------------------- counts
 
@@ -131,26 +132,24 @@ class CaseFilter:
 # ---------------------------------------------------------------- jurisdiction
 
 
+def _persons_of_community(community_id: int) -> ColumnElement[bool]:
+    return Case.person_id.in_(people_service.person_ids_in_community(community_id))
+
+
+# A case lies where it was reported (its district, street and reporting unit, copied onto
+# it); a community's user sees the cases of its residents.
+CASES = Reach(
+    district=Case.district_code,
+    street=Case.street_code,
+    unit=Case.unit_code,
+    city=Case.city_code,
+    community_via=_persons_of_community,
+)
+
+
 def scope_conditions(scope: Jurisdiction) -> list[ColumnElement[bool]]:
     """The cases a jurisdiction covers, as SQL: the one place where reads are cut to it."""
-    if not scope.is_area or scope.city_code is None:
-        return [false()]  # a site, lab or venue sees no case
-    conditions: list[ColumnElement[bool]] = [Case.city_code == scope.city_code]
-    if scope.kind == "city":
-        return conditions
-    if scope.kind == "district":
-        # Case.district_code is the division, so a function zone's streets are included.
-        conditions.append(Case.district_code == scope.district_code)
-    elif scope.kind == "unit":
-        conditions.append(Case.unit_code == scope.unit_code)
-    elif scope.kind == "street":
-        conditions.append(Case.street_code.in_(sorted(scope.street_codes or ())))
-    elif scope.kind == "community" and scope.community_id is not None:
-        persons = people_service.person_ids_in_community(scope.community_id)
-        conditions.append(Case.person_id.in_(persons.scalar_subquery()))
-    else:
-        conditions.append(false())
-    return conditions
+    return [CASES.condition(scope)]
 
 
 def _community_of(session: Session, person_id: int | None, scope: Jurisdiction) -> int | None:
@@ -171,8 +170,8 @@ def _check_place(session: Session, case: Case, scope: Jurisdiction) -> None:
     community_id = (
         _community_of(session, case.person_id, scope) if scope.kind == "community" else None
     )
-    if scope.covers(
-        city_code=case.city_code,
+    if CASES.covers(
+        scope,
         district_code=case.district_code,
         street_code=case.street_code,
         unit_code=case.unit_code,
@@ -320,8 +319,6 @@ def create_case(session: Session, *, data: CaseCreate, now: datetime, scope: Jur
     session.add(case)
     session.flush()
     _apply(session, stats.delta(None, _facts(case)))
-    # A positive under quarantine or monitoring: its order ends here, exactly once.
-    conversion.convert_for_case(session, case, now=now)
     return case
 
 
@@ -868,7 +865,110 @@ def cases_in_scope(
     if person_ids is None:
         return list(session.scalars(select(Case).where(*conditions).order_by(Case.case_no)))
     found: list[Case] = []
-    for batch in people_service.chunks(sorted(set(person_ids))):
+    for batch in bulk.chunks(sorted(set(person_ids))):
         query = select(Case).where(Case.person_id.in_(batch), *conditions)
         found.extend(session.scalars(query.order_by(Case.case_no)))
     return found
+
+
+def cases_by_no(session: Session, case_nos: Iterable[str], *, scope: Jurisdiction) -> list[Case]:
+    """The given cases that lie inside ``scope`` (others left out), by case number."""
+    found: list[Case] = []
+    for batch in bulk.chunks(sorted(set(case_nos))):
+        found.extend(
+            session.scalars(select(Case).where(Case.case_no.in_(batch), *scope_conditions(scope)))
+        )
+    return sorted(found, key=lambda c: c.case_no)
+
+
+def cases_by_id(session: Session, case_ids: Iterable[int], *, scope: Jurisdiction) -> list[Case]:
+    """The given cases that lie inside ``scope`` (others left out)."""
+    found: list[Case] = []
+    for batch in bulk.chunks(sorted(set(case_ids))):
+        found.extend(
+            session.scalars(select(Case).where(Case.id.in_(batch), *scope_conditions(scope)))
+        )
+    return found
+
+
+def case_nos_by_id(session: Session, case_ids: Iterable[int | None]) -> dict[int, str]:
+    """Case id → case number (references held by other domains' records)."""
+    wanted = sorted({i for i in case_ids if i is not None})
+    found: dict[int, str] = {}
+    for batch in bulk.chunks(wanted):
+        found.update(
+            (int(cid), str(no))
+            for cid, no in session.execute(select(Case.id, Case.case_no).where(Case.id.in_(batch)))
+        )
+    return found
+
+
+def case_of_person(session: Session, person_id: int) -> Case | None:
+    """The person's case, if they are one (the first registered)."""
+    return session.scalar(
+        select(Case).where(Case.person_id == person_id).order_by(Case.id).limit(1)
+    )
+
+
+class CaseRef(NamedTuple):
+    id: int
+    case_no: str
+
+
+def persons_with_case(
+    session: Session, person_ids: Iterable[int], *, reported_by: date | None = None
+) -> dict[int, CaseRef]:
+    """Person id → their case for those of ``person_ids`` who are cases (reported on or
+    before ``reported_by``), whatever the caller's jurisdiction: a positive is not put in
+    quarantine, nor made a case twice, wherever it was registered."""
+    found: dict[int, CaseRef] = {}
+    for batch in bulk.chunks(sorted(set(person_ids))):
+        query = select(Case.person_id, Case.id, Case.case_no).where(Case.person_id.in_(batch))
+        if reported_by is not None:
+            query = query.where(Case.reported_on <= reported_by)
+        for pid, cid, no in session.execute(query.order_by(Case.id.desc())):
+            if pid is not None:
+                found[pid] = CaseRef(cid, no)  # the first registered wins
+    return found
+
+
+def discharged_on(session: Session, *, day: date) -> list[Case]:
+    """The cases discharged on ``day`` that have a registry person (rehabilitation
+    observation follows, RULES §3; the caller cuts them to where the persons live)."""
+    return list(
+        session.scalars(
+            select(Case)
+            .where(Case.discharged_on == day, Case.person_id.is_not(None))
+            .order_by(Case.id)
+        )
+    )
+
+
+def count_reported(
+    session: Session,
+    *,
+    since: date,
+    until: date,
+    district_code: str | None = None,
+    street_code: str | None = None,
+    community_id: int | None = None,
+) -> int:
+    """Cases reported in [``since``, ``until``) in a district, a street or a community (of
+    their persons), whatever the caller's jurisdiction: an area's recent positivity."""
+    query = select(func.count(Case.id)).where(Case.reported_on >= since, Case.reported_on < until)
+    if district_code is not None:
+        query = query.where(Case.district_code == district_code)
+    if street_code is not None:
+        query = query.where(Case.street_code == street_code)
+    if community_id is not None:
+        query = query.where(_persons_of_community(community_id))
+    return int(session.scalar(query) or 0)
+
+
+def case_nos_with_prefix(session: Session, prefix: str) -> set[str]:
+    """The case numbers taken that start with ``prefix`` (numbering a batch of new cases)."""
+    return set(
+        session.scalars(
+            select(Case.case_no).where(Case.case_no.startswith(prefix, autoescape=True))
+        )
+    )

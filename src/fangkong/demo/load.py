@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 import fangkong.models  # noqa: F401  (every table on Base.metadata, for the wipe)
 from fangkong.auth.jurisdiction import bind
 from fangkong.cases import service as cases_service
-from fangkong.cases.importer import import_cases
 from fangkong.cases.stats import DayFigures
 from fangkong.clock import LOCAL_TZ
 from fangkong.demo import movement
 from fangkong.demo.city import CITY_CODE, City
 from fangkong.demo.outbreak import SEED_BULLETINS, SEED_DAYS, START, CaseRow
+from fangkong.flows.positives import import_cases
 from fangkong.lake.engine import connect
 from fangkong.lake.layout import SCAN_STREAM
 from fangkong.lake.writer import compact, write_scans

@@ -32,32 +32,27 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
-from fangkong.cases.models import Case
+from fangkong.cases import service as cases
 from fangkong.clock import LOCAL_TZ
-from fangkong.people.models import Person
+from fangkong.flows import positives, quarantine_day, rounds
+from fangkong.monitoring import service as monitoring
+from fangkong.monitoring import tasks as monitoring_tasks
 from fangkong.policy import Policy
-from fangkong.quarantine import (
-    conversion,
-    monitoring,
-    monitoring_tasks,
-    placement,
-    releases,
-    service,
-    site_tests,
-    sites,
-)
-from fangkong.quarantine.models import MonitoringTask, QuarantineOrder, QuarantineSite
-from fangkong.quarantine.orders import OrderStatus
+from fangkong.quarantine import placement, releases, site_swabs, sites
+from fangkong.quarantine import service as quarantine
 from fangkong.regions import service as regions
-from fangkong.testing import apply, results, samples
+from fangkong.testing import results, samples
 from fangkong.testing.fhir import LabResult, TubeResult
-from fangkong.tracing.models import Contact
+from fangkong.tracing import service as tracing
+
+if TYPE_CHECKING:
+    from fangkong.cases.models import Case
 
 CITY = "3703"
 LAB = "淄博市疾控中心实验室"
@@ -98,15 +93,7 @@ def sites_csv(session: Session, seed: int) -> str:
     rng = random.Random(seed)
     # A room takes one household whatever its size, and members of a household found on
     # different days take a room each: a site is sized at a room per contact.
-    contacts = dict(
-        session.execute(
-            select(Person.district_code, func.count(func.distinct(Person.id)))
-            .select_from(Contact)
-            .join(Person, Person.id == Contact.person_id)
-            .where(Contact.degree.in_(("close", "secondary")))
-            .group_by(Person.district_code)
-        ).all()
-    )
+    contacts = tracing.contact_persons_by_district(session, degrees=("close", "secondary"))
     centres = regions.district_centers(CITY)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -162,7 +149,7 @@ def run(
     while day <= last:
         result.days += 1
         noon = _at(day, 12)
-        made = service.plan_day(
+        made = quarantine_day.plan_day(
             session, day=day, policy=policy, now=noon, actor="demo", scope=scope
         )
         for order in made.contacts.orders + made.discharges.orders:
@@ -173,8 +160,7 @@ def run(
             placement.transfers_done(session, pending, now=_at(day, 14), actor="转运组")
         _test_sites(session, lake, policy, day, scope, result)
         for case in reported.get(day, []):
-            converted = conversion.convert_for_case(session, case, now=_at(day, 21), by="demo")
-            if converted is not None:
+            if positives.after_new_cases(session, [case], now=_at(day, 21), by="demo"):
                 result.converted.append(case.case_no)
         if day > last - timedelta(days=MONITORED_DAYS):
             end = min(_at(day, 23), now)
@@ -190,20 +176,15 @@ def run(
             )
             result.released += len(released.released)
         day += timedelta(days=1)
-    result.status = Counter(
-        dict(
-            session.execute(
-                select(QuarantineOrder.status, func.count()).group_by(QuarantineOrder.status)
-            ).all()
-        )
-    )
+    result.status = Counter(quarantine.status_counts(session, scope=scope))
     return result
 
 
 def _cases_by_day(session: Session) -> dict[date, list[Case]]:
     found: dict[date, list[Case]] = {}
-    for case in session.scalars(select(Case).where(Case.person_id.is_not(None)).order_by(Case.id)):
-        found.setdefault(case.reported_on, []).append(case)
+    for case in sorted(cases.cases_in_scope(session, scope=bind("city", CITY)), key=lambda c: c.id):
+        if case.person_id is not None:
+            found.setdefault(case.reported_on, []).append(case)
     return found
 
 
@@ -212,9 +193,9 @@ def _test_sites(
 ) -> None:
     """Each site's round of the day: everyone due swabbed 16:00–18:00, negative at 20:00."""
     city = bind("city", CITY)
-    for site in session.scalars(select(QuarantineSite).order_by(QuarantineSite.code)):
+    for site in sorted(sites.list_sites(session, scope=city), key=lambda s: s.code):
         try:
-            round_ = site_tests.open_site_round(
+            round_ = site_swabs.open_site_round(
                 session,
                 site,
                 day,
@@ -224,11 +205,11 @@ def _test_sites(
                 actor="demo",
                 scope=city,
             )
-        except site_tests.NothingDue:
+        except site_swabs.NothingDue:
             continue
         due = [
             t.person_no
-            for t in site_tests.worklist(session, site, day, scope=city, today=day)
+            for t in site_swabs.worklist(session, site, day, scope=city, today=day)
             if t.round_code == round_.code and t.state == "due"
         ]
         if not due:
@@ -255,7 +236,9 @@ def _test_sites(
             [LabResult(t, TubeResult.NEGATIVE, LAB, _at(day, 20)) for t in tubes],
             source="demo",
         )
-        apply.apply(session, round_, lake=lake, policy=policy, now=_at(day, 20, 30), scope=city)
+        rounds.apply_round(
+            session, round_, lake=lake, policy=policy, now=_at(day, 20, 30), scope=city
+        )
         result.site_rounds += 1
         result.tubes += len(tubes)
 
@@ -270,20 +253,8 @@ def _monitor(
 ) -> None:
     """Morning and evening reports of everyone at home that day, some feverish, some not
     sent; those at home by the community worker's phone call now and then."""
-    at_home = [
-        o
-        for o in session.scalars(
-            select(QuarantineOrder)
-            .where(
-                QuarantineOrder.status.in_(
-                    (OrderStatus.in_quarantine.value, OrderStatus.in_home_monitoring.value)
-                ),
-                QuarantineOrder.start_on <= day,
-            )
-            .order_by(QuarantineOrder.id)
-        )
-        if monitoring.monitored_on(o, day)
-    ]
+    monitored = quarantine.monitored_orders(session, day=day, scope=bind("city", CITY))
+    at_home = quarantine.orders_by_id(session, [o.id for o in monitored])
     for order in at_home:
         for window in policy.quarantine.report_windows.values():
             at = datetime.combine(day, window.opens, LOCAL_TZ) + timedelta(
@@ -309,9 +280,11 @@ def _monitor(
 
 def _close_tasks(session: Session, day: date, at: datetime, rng: random.Random) -> None:
     """The next morning the community closes most of the day's tasks."""
-    for task in session.scalars(
-        select(MonitoringTask).where(MonitoringTask.day == day, MonitoringTask.status == "open")
-    ):
+    rows, _ = monitoring_tasks.tasks(
+        session, scope=bind("city", CITY), day=day, status="open", limit=1_000_000
+    )
+    for row in sorted(rows, key=lambda r: r.id):
+        task = monitoring_tasks.get_task(session, task_id=row.id, scope=bind("city", CITY))
         if rng.random() < 0.9:
             outcome = (
                 "已转诊发热门诊，核酸阴性"

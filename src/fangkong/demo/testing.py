@@ -20,18 +20,18 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import bind
-from fangkong.cases.models import Case
+from fangkong.cases import service as cases_service
 from fangkong.clock import LOCAL_TZ
+from fangkong.flows import rounds
 from fangkong.lake.engine import connect
-from fangkong.people.models import Person
+from fangkong.people import service as people_service
 from fangkong.policy import Policy
-from fangkong.testing import apply, results, samples, service
+from fangkong.testing import results, samples, service
 from fangkong.testing.fhir import LabResult, TubeResult
-from fangkong.tracing.models import Contact
+from fangkong.tracing import service as tracing
 
 CODE = "ZC-2022-03-16"
 NAME = "周村区全员核酸检测（3月16日）"
@@ -105,7 +105,9 @@ def run(session: Session, *, lake: Path, policy: Policy, now: datetime, seed: in
         source="demo",
     )
     con = connect("duckdb")
-    first = apply.apply(session, round_, lake=lake, policy=policy, now=now, scope=scope, con=con)
+    first = rounds.apply_round(
+        session, round_, lake=lake, policy=policy, now=now, scope=scope, con=con
+    )
     recalled = sorted(p for p, t in tube_of.items() if t in positive_tubes)
     retest = [
         {
@@ -133,7 +135,7 @@ def run(session: Session, *, lake: Path, policy: Policy, now: datetime, seed: in
             ],
             source="demo",
         )
-        first = apply.apply(
+        first = rounds.apply_round(
             session, round_, lake=lake, policy=policy, now=now, scope=scope, con=con
         )
     return DemoRound(
@@ -149,34 +151,26 @@ def run(session: Session, *, lake: Path, policy: Policy, now: datetime, seed: in
 def _under_control(session: Session) -> set[str]:
     """Close contacts of the cases reported just before the round: in centralized
     quarantine then (RULES §3), so exempt from the round rather than missing."""
-    return set(
-        session.scalars(
-            select(Person.person_no)
-            .join(Contact, Contact.person_id == Person.id)
-            .join(Case, Case.id == Contact.case_id)
-            .where(
-                Contact.degree == "close",
-                Case.reported_on < START.date(),
-                Case.reported_on >= START.date() - timedelta(days=QUARANTINE_DAYS),
-            )
-        )
-    )
+    since = START.date() - timedelta(days=QUARANTINE_DAYS)
+    before = [
+        c.id
+        for c in cases_service.cases_in_scope(session, scope=bind("city", "3703"), since=since)
+        if c.reported_on < START.date()
+    ]
+    return tracing.contact_person_nos(session, case_ids=before, degrees=("close",))
 
 
 def _infected(session: Session) -> set[str]:
     """Residents of 周村区 reported as cases on the round's day or the next, found by
     screening: the round's swabs are where they were found."""
-    return set(
-        session.scalars(
-            select(Person.person_no)
-            .join(Case, Case.person_id == Person.id)
-            .where(
-                Case.district_code == DISTRICT,
-                Case.reported_on.in_([START.date(), START.date() + timedelta(days=1)]),
-                Case.found_via.in_(SCREENING),
-            )
-        )
-    )
+    days = (START.date(), START.date() + timedelta(days=1))
+    found = [
+        c
+        for c in cases_service.cases_in_scope(session, scope=bind("district", DISTRICT))
+        if c.reported_on in days and c.found_via in SCREENING and c.person_id is not None
+    ]
+    persons = people_service.persons_by_id(session, [c.person_id for c in found if c.person_id])
+    return {p.person_no for p in persons.values()}
 
 
 def _first_stage(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth import service as auth
 from fangkong.auth.permissions import ROLES
+from fangkong.flows import accounts
 
 PASSWORD = "zibo-demo-2022"
 
@@ -34,7 +35,7 @@ USERS = (
     DemoUser("sichoulu", "community_worker", "street", "370306001", "丝绸路街道网格员"),
     DemoUser("site01", "site_staff", "site", "S01", "1号集中隔离点"),
     DemoUser("lab01", "lab", "lab", "L01", "市疾控检测实验室"),
-    DemoUser("venue01", "venue_device", "venue", "V01", "场所码验码终端"),
+    DemoUser("venue01", "venue_device", "venue", "V37030600001", "周村汽车站验码终端"),
     DemoUser("hotline", "hotline", "city", "3703", "12345热线坐席"),
     DemoUser("admin", "admin", "city", "3703", "系统管理员"),
 )
@@ -52,7 +53,7 @@ def create_users(session: Session, *, now: datetime, keys: auth.Keys) -> list[Cr
     made: list[Credential] = []
     for user in USERS:
         token_only = ROLES[user.role].token_only
-        auth.create_user(
+        accounts.create_user(
             session,
             username=user.username,
             password=None if token_only else PASSWORD,
@@ -64,7 +65,7 @@ def create_users(session: Session, *, now: datetime, keys: auth.Keys) -> list[Cr
         )
         token = None
         if token_only or user.role == "lab":
-            token, _ = auth.create_token(
+            token, _ = accounts.create_token(
                 session,
                 name=f"{user.username}-demo",
                 role_code=user.role,

@@ -19,7 +19,7 @@ from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, SessionDep
 from fangkong.errors import InvalidInput
-from fangkong.people import importer, service, vocab
+from fangkong.people import importer, lookups, service, venues, vocab, workplaces
 from fangkong.people.schemas import (
     HouseholdRead,
     ImportReport,
@@ -72,7 +72,7 @@ def person_filter(
     workplace: str | None = Query(None, description="Workplace number."),
 ) -> service.PersonFilter:
     """The search of the person list and export, from query parameters."""
-    district_code, street_code = service.resolve_region(district, street)
+    district_code, street_code = lookups.resolve_region(district, street)
     return service.PersonFilter(
         text=q,
         name=name,
@@ -225,26 +225,24 @@ def list_venues(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> VenuePage:
-    district_code, street_code = service.resolve_region(district, street)
-    flt = service.VenueFilter(
+    district_code, street_code = lookups.resolve_region(district, street)
+    flt = venues.VenueFilter(
         text=q,
         category=_code(category, vocab.VENUE_CATEGORIES, "category"),
         district_code=district_code,
         street_code=street_code,
     )
-    items, total = service.list_venues(
+    items, total = venues.list_venues(
         session, flt=flt, scope=principal.jurisdiction, limit=limit, offset=offset
     )
     return VenuePage(
-        total=total, limit=limit, offset=offset, items=[service.venue_read(v) for v in items]
+        total=total, limit=limit, offset=offset, items=[venues.venue_read(v) for v in items]
     )
 
 
 @router.post("/venues", response_model=VenueRead, status_code=201, summary="Register a venue")
 def create_venue(data: VenueCreate, session: SessionDep, principal: Writer) -> VenueRead:
-    return service.venue_read(
-        service.create_venue(session, data=data, scope=principal.jurisdiction)
-    )
+    return venues.venue_read(venues.create_venue(session, data=data, scope=principal.jurisdiction))
 
 
 @router.post(
@@ -260,18 +258,18 @@ def import_venues(
 
 @router.get("/venues/{venue_code}", response_model=VenueRead, summary="One venue")
 def get_venue(venue_code: str, session: SessionDep, principal: Reader) -> VenueRead:
-    venue = service.get_venue(session, venue_code=venue_code, scope=principal.jurisdiction)
-    return service.venue_read(venue)
+    venue = venues.get_venue(session, venue_code=venue_code, scope=principal.jurisdiction)
+    return venues.venue_read(venue)
 
 
 @router.patch("/venues/{venue_code}", response_model=VenueRead, summary="Edit a venue")
 def update_venue(
     venue_code: str, data: VenueUpdate, session: SessionDep, principal: Writer
 ) -> VenueRead:
-    venue = service.update_venue(
+    venue = venues.update_venue(
         session, venue_code=venue_code, data=data, scope=principal.jurisdiction
     )
-    return service.venue_read(venue)
+    return venues.venue_read(venue)
 
 
 # ---------------------------------------------------------------- workplaces
@@ -287,16 +285,16 @@ def list_workplaces(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> WorkplacePage:
-    flt = service.WorkplaceFilter(
+    flt = workplaces.WorkplaceFilter(
         text=q,
         industry=_code(industry, vocab.INDUSTRIES, "industry"),
-        district_code=service.resolve_region(district, None)[0],
+        district_code=lookups.resolve_region(district, None)[0],
     )
-    items, total = service.list_workplaces(
+    items, total = workplaces.list_workplaces(
         session, flt=flt, scope=principal.jurisdiction, limit=limit, offset=offset
     )
     return WorkplacePage(
-        total=total, limit=limit, offset=offset, items=service.workplace_reads(session, items)
+        total=total, limit=limit, offset=offset, items=workplaces.workplace_reads(session, items)
     )
 
 
@@ -309,8 +307,8 @@ def list_workplaces(
 def create_workplace(
     data: WorkplaceCreate, session: SessionDep, principal: Writer
 ) -> WorkplaceRead:
-    workplace = service.create_workplace(session, data=data, scope=principal.jurisdiction)
-    return service.workplace_reads(session, [workplace])[0]
+    workplace = workplaces.create_workplace(session, data=data, scope=principal.jurisdiction)
+    return workplaces.workplace_reads(session, [workplace])[0]
 
 
 @router.post(
@@ -326,7 +324,7 @@ def import_workplaces(
 
 @router.get("/workplaces/{workplace_no}", response_model=WorkplaceRead, summary="One workplace")
 def get_workplace(workplace_no: str, session: SessionDep, principal: Reader) -> WorkplaceRead:
-    workplace = service.get_workplace(
+    workplace = workplaces.get_workplace(
         session, workplace_no=workplace_no, scope=principal.jurisdiction
     )
-    return service.workplace_reads(session, [workplace])[0]
+    return workplaces.workplace_reads(session, [workplace])[0]

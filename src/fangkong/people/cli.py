@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from fangkong import cliutil
-from fangkong.people import importer, service
+from fangkong.people import importer, lookups, service, venues, workplaces
 
 app = typer.Typer(help="Persons and households.", no_args_is_help=True)
 venues_app = typer.Typer(help="Venues (场所).", no_args_is_help=True)
@@ -53,7 +53,7 @@ def list_people(
 ) -> None:
     """Persons, masked (name, ID number, phone)."""
     with cliutil.unit_of_work() as session:
-        flt = service.PersonFilter(text=q, district_code=service.resolve_region(district, None)[0])
+        flt = service.PersonFilter(text=q, district_code=lookups.resolve_region(district, None)[0])
         items, total = service.list_persons(
             session, flt=flt, scope=cliutil.city_scope(), limit=limit, offset=offset
         )
@@ -81,10 +81,10 @@ def list_venues(
 ) -> None:
     """Venues."""
     with cliutil.unit_of_work() as session:
-        items, total = service.list_venues(
-            session, flt=service.VenueFilter(text=q), scope=cliutil.city_scope(), limit=limit
+        items, total = venues.list_venues(
+            session, flt=venues.VenueFilter(text=q), scope=cliutil.city_scope(), limit=limit
         )
-        reads = [service.venue_read(v) for v in items]
+        reads = [venues.venue_read(v) for v in items]
     table = Table("venue_code", "场所名称", "类别", "区县", "容量")
     for v in reads:
         table.add_row(
@@ -101,11 +101,11 @@ def list_workplaces(
 ) -> None:
     """Workplaces and their units."""
     with cliutil.unit_of_work() as session:
-        flt = service.WorkplaceFilter(text=q)
-        items, total = service.list_workplaces(
+        flt = workplaces.WorkplaceFilter(text=q)
+        items, total = workplaces.list_workplaces(
             session, flt=flt, scope=cliutil.city_scope(), limit=limit
         )
-        reads = service.workplace_reads(session, items)
+        reads = workplaces.workplace_reads(session, items)
     table = Table("workplace_no", "单位名称", "行业", "区县", "部门")
     for w in reads:
         table.add_row(

@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.errors import FangkongError, ImportRejected
-from fangkong.people import service
+from fangkong.people import access, service, venues, workplaces
+from fangkong.people.lookups import Lookups, assign
 from fangkong.people.models import Person, Venue, Workplace
 from fangkong.people.schemas import ImportReport, PersonCreate, VenueCreate, WorkplaceCreate
+from fangkong.storage import bulk
 from fangkong.tabular import Column, Row, RowError, read_table
 
 BATCH = 2000  # rows per flush
@@ -186,7 +188,7 @@ def import_people(
         )
         errors.append(RowError(seen_ids[idn], "id_number", reason, idn))
 
-    lookups = service.Lookups(session)
+    lookups = Lookups(session)
     lookups.preload_households(g["household_no"] for _, g in parsed if g.get("household_no"))
     lookups.preload_workplaces(g["workplace_no"] for _, g in parsed if g.get("workplace_no"))
     streets: set[str | None] = set()
@@ -200,7 +202,7 @@ def import_people(
     for number, given in parsed:
         try:
             refs = service.person_refs(lookups, given)
-            service.check_person_place(scope, refs, existing.get(given["person_no"]))
+            access.check_person_place(scope, refs, existing.get(given["person_no"]))
             resolved.append((number, refs))
         except FangkongError as exc:
             errors.append(_service_error(number, exc, PERSON_COLUMN, given))
@@ -216,13 +218,13 @@ def import_people(
         if person_obj is None:
             new_rows.append(service.complete_person(values, now))
             report.added += 1
-        elif service.assign(person_obj, values):
+        elif assign(person_obj, values):
             person_obj.updated_at = now
             report.updated += 1
         else:
             report.unchanged += 1
     session.flush()
-    for batch in service.chunks(new_rows, BATCH):
+    for batch in bulk.chunks(new_rows, BATCH):
         session.execute(insert(Person), batch)
     nested.commit()
     return report
@@ -252,19 +254,19 @@ def import_venues(
             errors.append(dup)
             continue
         try:
-            values = service.venue_values(venue)
-            service.check_place(
+            values = venues.venue_values(venue)
+            access.check_place(
                 scope,
+                access.VENUES,
                 district_code=values["district_code"],
                 street_code=values["street_code"],
-                by_street=True,
             )
             parsed.append((row.number, values))
         except FangkongError as exc:
             errors.append(_service_error(row.number, exc, {}, raw))
-    existing = service.venues_by_code(session, seen)
+    existing = venues.venues_by_code(session, seen)
     for code, found in existing.items():
-        if not service.venue_visible(scope, found):
+        if not access.venue_visible(scope, found):
             reason = f"venue {code} is outside your jurisdiction ({scope.label()})"
             errors.append(RowError(seen[code], "venue_code", reason, code))
     if errors:
@@ -275,7 +277,7 @@ def import_venues(
         if venue_obj is None:
             session.add(Venue(**values))
             report.added += 1
-        elif service.assign(venue_obj, values):
+        elif assign(venue_obj, values):
             report.updated += 1
         else:
             report.unchanged += 1
@@ -329,20 +331,20 @@ def import_workplaces(
             errors.append(dup)
             continue
         try:
-            values = service.workplace_values(workplace)
-            service.check_place(
+            values = workplaces.workplace_values(workplace)
+            access.check_place(
                 scope,
+                access.WORKPLACES,
                 district_code=values["district_code"],
                 street_code=values["street_code"],
-                by_street=True,
             )
             parsed.append((row.number, workplace, values))
         except FangkongError as exc:
             errors.append(_service_error(row.number, exc, WORKPLACE_COLUMN, raw))
-    lookups = service.Lookups(session)
+    lookups = Lookups(session)
     lookups.preload_workplaces(seen)
     for no, obj in lookups.workplaces.items():
-        if obj is not None and not service.workplace_visible(scope, obj):
+        if obj is not None and not access.workplace_visible(scope, obj):
             reason = f"workplace {no} is outside your jurisdiction ({scope.label()})"
             errors.append(RowError(seen[no], "workplace_id", reason, no))
     if errors:
@@ -356,7 +358,7 @@ def import_workplaces(
             lookups.workplaces[workplace.workplace_no] = obj
             changed = added = True
         else:
-            changed, added = service.assign(obj, values), False
+            changed, added = assign(obj, values), False
         for unit in workplace.units:
             current = lookups.units.get((workplace.workplace_no, unit.name))
             explicit = "kind" in unit.model_fields_set

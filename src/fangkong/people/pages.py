@@ -18,7 +18,7 @@ from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError
-from fangkong.people import service, vocab
+from fangkong.people import lookups, service, venues, vocab, workplaces
 from fangkong.regions import service as regions
 from fangkong.web.templating import templates
 
@@ -81,7 +81,7 @@ def people_page(
             name=name or None,
             phone=phone or None,
             id_number=id_number or None,
-            district_code=service.resolve_region(district or None, None)[0],
+            district_code=lookups.resolve_region(district or None, None)[0],
             community=community or None,
         )
         items, total = service.list_persons(
@@ -137,18 +137,18 @@ def venues_page(
 ) -> HTMLResponse:
     params = {"q": q, "category": category, "district": district}
     error = None
-    venues: list[Any] = []
+    shown: list[Any] = []
     total = 0
     try:
-        flt = service.VenueFilter(
+        flt = venues.VenueFilter(
             text=q or None,
             category=vocab.normalise(category, vocab.VENUE_CATEGORIES) if category else None,
-            district_code=service.resolve_region(district or None, None)[0],
+            district_code=lookups.resolve_region(district or None, None)[0],
         )
-        items, total = service.list_venues(
+        items, total = venues.list_venues(
             session, flt=flt, scope=principal.jurisdiction, limit=PAGE, offset=offset
         )
-        venues = [service.venue_read(v) for v in items]
+        shown = [venues.venue_read(v) for v in items]
     except FangkongError as exc:
         error = exc.message
     return _render(
@@ -160,7 +160,7 @@ def venues_page(
             "params": params,
             "districts": regions.districts(settings.city),
             "categories": vocab.VENUE_CATEGORIES,
-            "venues": venues,
+            "venues": shown,
             "error": error,
             "pager": _pager("/venues", params, offset, total),
         },
@@ -180,18 +180,18 @@ def workplaces_page(
 ) -> HTMLResponse:
     params = {"q": q, "industry": industry, "district": district}
     error = None
-    workplaces: list[Any] = []
+    found: list[Any] = []
     total = 0
     try:
-        flt = service.WorkplaceFilter(
+        flt = workplaces.WorkplaceFilter(
             text=q or None,
             industry=vocab.normalise(industry, vocab.INDUSTRIES) if industry else None,
-            district_code=service.resolve_region(district or None, None)[0],
+            district_code=lookups.resolve_region(district or None, None)[0],
         )
-        items, total = service.list_workplaces(
+        items, total = workplaces.list_workplaces(
             session, flt=flt, scope=principal.jurisdiction, limit=PAGE, offset=offset
         )
-        workplaces = service.workplace_reads(session, items)
+        found = workplaces.workplace_reads(session, items)
     except FangkongError as exc:
         error = exc.message
     return _render(
@@ -203,7 +203,7 @@ def workplaces_page(
             "params": params,
             "districts": regions.districts(settings.city),
             "industries": vocab.INDUSTRIES,
-            "workplaces": workplaces,
+            "workplaces": found,
             "error": error,
             "pager": _pager("/workplaces", params, offset, total),
         },

@@ -1,5 +1,6 @@
 """Today at a glance (the quarantine page's head and the dashboard card): a handful of
-counts in the caller's jurisdiction, each one query."""
+counts in the caller's jurisdiction, each one query. (Open monitoring alerts beside them are
+home monitoring's: ``monitoring.service.open_task_count``.)"""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.quarantine import placement, releases, sites
-from fangkong.quarantine.models import MonitoringTask, QuarantineOrder, QuarantineTest
-from fangkong.quarantine.orders import OrderStatus
-from fangkong.quarantine.scope import order_conditions, task_conditions
+from fangkong.quarantine.models import QuarantineOrder, QuarantineSwab
+from fangkong.quarantine.scope import order_conditions
+from fangkong.quarantine.status import OrderStatus
 
 # A test still waiting for its sample or a usable result.
 OPEN_TEST_STATES = ("due", "invalid")
@@ -33,7 +34,6 @@ class Board:
     releases_due: int
     tests_due: int
     tests_overdue: int
-    alerts_open: int
 
 
 def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
@@ -46,8 +46,8 @@ def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
     )
     tests = (
         select(func.count())
-        .select_from(QuarantineTest)
-        .join(QuarantineOrder, QuarantineOrder.id == QuarantineTest.order_id)
+        .select_from(QuarantineSwab)
+        .join(QuarantineOrder, QuarantineOrder.id == QuarantineSwab.order_id)
     )
     live = QuarantineOrder.status.in_(
         (OrderStatus.pending_transfer.value, OrderStatus.in_quarantine.value)
@@ -62,20 +62,15 @@ def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
         )
     )
     tests_due = session.scalar(
-        tests.where(order_conditions(scope), live, QuarantineTest.due_on == day)
+        tests.where(order_conditions(scope), live, QuarantineSwab.due_on == day)
     )
     overdue = session.scalar(
         tests.where(
             order_conditions(scope),
             live,
-            QuarantineTest.due_on < day,
-            QuarantineTest.state.in_(OPEN_TEST_STATES),
+            QuarantineSwab.due_on < day,
+            QuarantineSwab.state.in_(OPEN_TEST_STATES),
         )
-    )
-    alerts = session.scalar(
-        select(func.count())
-        .select_from(MonitoringTask)
-        .where(task_conditions(scope), MonitoringTask.status == "open")
     )
     occupancy = sites.occupancy(session, scope=scope)
     return Board(
@@ -91,5 +86,4 @@ def board(session: Session, *, day: date, scope: Jurisdiction) -> Board:
         releases_due=len(releases.releases_due(session, day=day, scope=scope)),
         tests_due=tests_due or 0,
         tests_overdue=overdue or 0,
-        alerts_open=alerts or 0,
     )

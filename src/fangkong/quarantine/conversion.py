@@ -1,23 +1,21 @@
 """A positive under quarantine or monitoring becomes a case exactly once (RULES §3).
 
-The case service calls ``convert_for_case`` whenever it creates a case: the person's order
-in force turns ``converted`` (terminal) and points at the case, and the person's
-self-report link stops working. ``found_via_for`` says where such a positive was found, for
-the services that create cases from test results.
+When a case is registered for a person with an order in force, the order turns
+``converted`` (terminal) and points at the case (``flows/positives.py`` calls
+``convert_for_case`` whoever registered the case). ``found_via_for`` says where such a
+positive was found, for the flows that create cases from test results.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from fangkong.cases.models import Case
 from fangkong.cases.vocab import FoundVia
-from fangkong.quarantine.models import MonitoringLink, QuarantineOrder
-from fangkong.quarantine.moves import active_order, change_status
-from fangkong.quarantine.orders import OrderStatus
+from fangkong.quarantine.models import QuarantineOrder
+from fangkong.quarantine.status import OrderStatus
+from fangkong.quarantine.transitions import active_order, change_status
 
 
 def found_via_for(session: Session, person_id: int) -> FoundVia | None:
@@ -37,26 +35,19 @@ def found_via_for(session: Session, person_id: int) -> FoundVia | None:
 
 
 def convert_for_case(
-    session: Session, case: Case, *, now: datetime, by: str = "system"
+    session: Session,
+    *,
+    person_id: int,
+    case_id: int,
+    case_no: str,
+    now: datetime,
+    by: str = "system",
 ) -> QuarantineOrder | None:
-    """Convert the order in force of the case's person; None when there is none (a case
-    of a person outside quarantine, or already converted: exactly once)."""
-    if case.person_id is None:
-        return None
-    order = active_order(session, case.person_id)
+    """Convert the person's order in force into case ``case_no``; None when there is none
+    (a positive outside quarantine, or already converted: exactly once)."""
+    order = active_order(session, person_id)
     if order is None:
         return None
-    change_status(
-        order,
-        OrderStatus.converted,
-        at=now,
-        by=by,
-        why=f"阳性，转为病例 {case.case_no}",
-    )
-    order.converted_case_id = case.id
-    session.execute(
-        update(MonitoringLink)
-        .where(MonitoringLink.order_id == order.id, MonitoringLink.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    change_status(order, OrderStatus.converted, at=now, by=by, why=f"阳性，转为病例 {case_no}")
+    order.converted_case_id = case_id
     return order

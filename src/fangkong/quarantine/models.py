@@ -1,9 +1,9 @@
-"""Tables of transfer, quarantine and health monitoring (RULES §3).
+"""Tables of transfer and quarantine (RULES §3).
 
 Sites and their rooms; one ``QuarantineOrder`` per person and episode with every move of its
-status (``OrderTransition``); transfer tasks; the tests an order schedules (their samples and
-results live in the testing domain: a site's tests of a day are a testing round of kind
-``quarantine``); home-monitoring reports, the self-report links, and the tasks alerts raise.
+status (``OrderTransition``); transfer tasks; the swabs an order schedules (their samples and
+results live in the testing domain: a site's swabs of a day are a testing round of kind
+``quarantine``). Home monitoring's reports, links and tasks are ``monitoring/models.py``.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class OrderTransition(Base):
     order: Mapped[QuarantineOrder] = relationship(back_populates="transitions")
 
 
-class QuarantineTest(Base):
+class QuarantineSwab(Base):
     """A test an order schedules on ``due_on`` (the ``number``-th of its stage).
 
     ``state``: ``due`` → ``sampled`` → ``negative`` | ``positive`` | ``invalid`` (retest),
@@ -167,9 +167,8 @@ class QuarantineTest(Base):
     passed without a sample is overdue (computed, not stored).
     """
 
-    __tablename__ = "quarantine_test"
+    __tablename__ = "quarantine_swab"
     __table_args__ = (UniqueConstraint("order_id", "due_on", "stage"),)
-    __test__ = False  # not a pytest class
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("quarantine_order.id"), index=True)
@@ -181,66 +180,3 @@ class QuarantineTest(Base):
     round_code: Mapped[str | None] = mapped_column(String(64), index=True)
     sampled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resulted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class MonitoringReport(Base):
-    """A temperature and symptom report of a person under home monitoring or isolation.
-
-    ``window`` is the report window (morning / evening) it falls in, or None outside them;
-    ``channel``: ``self`` (the person's link), ``phone`` or ``visit`` (a community worker).
-    """
-
-    __tablename__ = "monitoring_report"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("quarantine_order.id"), index=True)
-    day: Mapped[date] = mapped_column(Date, index=True)
-    window: Mapped[str | None] = mapped_column(String(16))
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    temperature: Mapped[float] = mapped_column(Float)
-    symptoms: Mapped[str] = mapped_column(String(200), default="")  # space-separated codes
-    channel: Mapped[str] = mapped_column(String(8))
-    entered_by: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str | None] = mapped_column(String(200))
-
-
-class MonitoringLink(Base):
-    """A person's self-report link (no account): only a keyed hash of its secret is kept;
-    it expires with the order's monitoring and can be revoked."""
-
-    __tablename__ = "monitoring_link"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("quarantine_order.id"), index=True)
-    prefix: Mapped[str] = mapped_column(String(16), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class MonitoringTask(Base):
-    """A task an alert raises: ``referral`` (fever or a listed symptom → fever clinic) or
-    ``follow_up`` (a missed report window → the community's 五包一 team). One per order,
-    kind, day and window, so the alert run can be repeated. ``status``: open → done."""
-
-    __tablename__ = "monitoring_task"
-    __table_args__ = (UniqueConstraint("order_id", "kind", "day", "window"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("quarantine_order.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
-    day: Mapped[date] = mapped_column(Date, index=True)
-    window: Mapped[str] = mapped_column(String(16))  # morning | evening | "" (any time)
-    reason: Mapped[str] = mapped_column(String(200))
-    report_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_report.id"))
-    district_code: Mapped[str | None] = mapped_column(String(6), index=True)
-    street_code: Mapped[str | None] = mapped_column(String(9))
-    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    done_by: Mapped[str | None] = mapped_column(String(64))
-    outcome: Mapped[str | None] = mapped_column(String(200))

@@ -13,30 +13,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.cases.models import Case
+from fangkong.cases import service as cases_service
 from fangkong.clock import LOCAL_TZ, chinese_day
+from fangkong.people import service as people_service
+from fangkong.people.joins import Person
 from fangkong.people.masking import mask_name
-from fangkong.people.models import Person
-from fangkong.quarantine import releases, service, site_tests, sites, stages
+from fangkong.quarantine import releases, service, site_swabs, sites, stages
 from fangkong.quarantine.assignment import UNPLACED_LABELS
 from fangkong.quarantine.models import (
-    MonitoringReport,
-    MonitoringTask,
     QuarantineOrder,
     QuarantineSite,
-    QuarantineTest,
+    QuarantineSwab,
     TransferTask,
 )
-from fangkong.quarantine.monitoring import CHANNELS, TASK_KINDS, WINDOW_LABELS
-from fangkong.quarantine.orders import STATUS_LABELS, OrderStatus
-from fangkong.quarantine.schedule import PERSON_LABELS, STAGE_LABELS, SYMPTOMS, StagePlan
+from fangkong.quarantine.schedule import PERSON_LABELS, STAGE_LABELS, StagePlan
 from fangkong.quarantine.scope import order_conditions
+from fangkong.quarantine.status import STATUS_LABELS, OrderStatus
 from fangkong.regions import service as regions
 
 FULL_SHARE = 0.9  # a site this full is shown in red: the next day's plan may not fit
 SOURCE_LABELS = {"contact": "流调判定", "discharge": "病例出院", "manual": "手工登记"}
 TRANSFER_LABELS = {"pending": "待转运", "done": "已送达", "cancelled": "已取消"}
-TASK_STATUS_LABELS = {"open": "待处理", "done": "已办结"}
 
 
 def local_time(moment: datetime | None) -> str:
@@ -54,10 +51,7 @@ def field_time(moment: datetime) -> str:
 
 
 def persons_by_id(session: Session, ids: Iterable[int]) -> dict[int, Person]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wanted)))}
+    return people_service.persons_by_id(session, ids)
 
 
 def district_name(code: str | None) -> str:
@@ -176,7 +170,7 @@ def release_rows(
         )
         row["blocked"] = []
         if at_site:
-            check = site_tests.release_check(session, order, day)
+            check = site_swabs.release_check(session, order, day)
             row["blocked"] = [reason_text(r) for r in check.reasons]
         rows.append(row)
     return rows
@@ -186,19 +180,19 @@ def site_test_rows(
     session: Session, occupancy: list[sites.Occupancy], day: date, scope: Jurisdiction
 ) -> list[dict[str, Any]]:
     """Per site with people: the day's tests, those still to swab, and overdue ones."""
-    overdue = Counter(t.site_code for t in site_tests.overdue_tests(session, scope, day))
+    overdue = Counter(t.site_code for t in site_swabs.overdue_tests(session, scope, day))
     rows = []
     for o in occupancy:
         if not (o.persons or o.arriving or overdue[o.site.code]):
             continue
-        listed = site_tests.worklist(session, o.site, day, scope=scope, today=day)
+        listed = site_swabs.worklist(session, o.site, day, scope=scope, today=day)
         rows.append(
             {
                 "code": o.site.code,
                 "name": o.site.name,
                 "due": sum(t.due_on == day for t in listed),
-                "open": sum(t.state in site_tests.OPEN for t in listed),
-                "done": sum(t.state not in site_tests.OPEN for t in listed),
+                "open": sum(t.state in site_swabs.OPEN for t in listed),
+                "done": sum(t.state not in site_swabs.OPEN for t in listed),
                 "overdue": overdue[o.site.code],
             }
         )
@@ -284,7 +278,7 @@ def room_rows(session: Session, site: QuarantineSite, scope: Jurisdiction) -> li
     return rows
 
 
-def worklist_rows(tests: list[site_tests.SiteTest]) -> list[dict[str, Any]]:
+def worklist_rows(tests: list[site_swabs.SiteTest]) -> list[dict[str, Any]]:
     return [
         {
             "room_no": t.room_no or "",
@@ -307,7 +301,7 @@ def worklist_rows(tests: list[site_tests.SiteTest]) -> list[dict[str, Any]]:
 
 def calendar_strip(
     plan_stages: Iterable[StagePlan],
-    tests: Iterable[QuarantineTest],
+    tests: Iterable[QuarantineSwab],
     today: date,
     *,
     at_site: bool = False,
@@ -315,7 +309,7 @@ def calendar_strip(
     """One cell per day of the order, first to last: its stage, the day of the stage, the
     tests due that day with their states (overdue when the day passed untested while the
     person is at the site), and whether it is today."""
-    by_day: dict[date, list[QuarantineTest]] = defaultdict(list)
+    by_day: dict[date, list[QuarantineSwab]] = defaultdict(list)
     for t in tests:
         by_day[t.due_on].append(t)
     cells = []
@@ -341,69 +335,16 @@ def calendar_strip(
     return cells
 
 
-def _symptoms_text(codes: str) -> str:
-    return "、".join(SYMPTOMS.get(c, c) for c in codes.split() if c) or "无"
-
-
-def monitoring_rows(
-    session: Session, order: QuarantineOrder
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    reports = session.scalars(
-        select(MonitoringReport)
-        .where(MonitoringReport.order_id == order.id)
-        .order_by(MonitoringReport.reported_at, MonitoringReport.id)
-    )
-    tasks = session.scalars(
-        select(MonitoringTask)
-        .where(MonitoringTask.order_id == order.id)
-        .order_by(MonitoringTask.day, MonitoringTask.id)
-    )
-    return [
-        {
-            "day": r.day,
-            "window": WINDOW_LABELS.get(r.window or "", "窗口外"),
-            "at": local_time(r.reported_at),
-            "temperature": f"{r.temperature:.1f}",
-            "symptoms": _symptoms_text(r.symptoms),
-            "channel": CHANNELS.get(r.channel, r.channel),
-            "by": r.entered_by,
-            "note": r.note or "",
-        }
-        for r in reports
-    ], [
-        {
-            "day": t.day,
-            "window": WINDOW_LABELS.get(t.window, "全天"),
-            "kind": TASK_KINDS.get(t.kind, t.kind),
-            "reason": t.reason,
-            "status": t.status,
-            "status_label": TASK_STATUS_LABELS.get(t.status, t.status),
-            "outcome": t.outcome or "",
-            "done": local_time(t.done_at),
-            "done_by": t.done_by or "",
-        }
-        for t in tasks
-    ]
-
-
-def case_nos(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(Case.id, Case.case_no).where(Case.id.in_(wanted))).all()
-    return {case_id: case_no for case_id, case_no in rows}  # noqa: C416  (rows, not pairs)
-
-
-def _test_row(t: QuarantineTest, *, at_site: bool, today: date) -> dict[str, Any]:
+def _test_row(t: QuarantineSwab, *, at_site: bool, today: date) -> dict[str, Any]:
     return {
         "due_on": t.due_on,
         "stage": STAGE_LABELS.get(t.stage, t.stage),
         "number": t.number,
         "two_labs": t.two_labs,
         "state": t.state,
-        "state_label": site_tests.STATE_LABELS.get(t.state, t.state),
+        "state_label": site_swabs.STATE_LABELS.get(t.state, t.state),
         # a day passed without a usable tube, while the person is (or should be) at the site
-        "overdue": at_site and t.due_on < today and t.state in site_tests.OPEN,
+        "overdue": at_site and t.due_on < today and t.state in site_swabs.OPEN,
         "round_code": t.round_code or "",
         "sampled_at": local_time(t.sampled_at),
         "resulted_at": local_time(t.resulted_at),
@@ -416,20 +357,20 @@ def _status_label(status: str | None) -> str:
 
 def order_timeline(session: Session, order: QuarantineOrder, today: date) -> dict[str, Any]:
     """Everything the order page shows of one order: facts, its days on a calendar strip,
-    its tests, every move with who and why, and its monitoring reports and tasks."""
+    its tests, every move with who and why (its monitoring reports and tasks are home
+    monitoring's: ``monitoring.views.order_lines``)."""
     person = session.get_one(Person, order.person_id)
     plan = stages.load(order)
     tests = list(
         session.scalars(
-            select(QuarantineTest)
-            .where(QuarantineTest.order_id == order.id)
-            .order_by(QuarantineTest.due_on, QuarantineTest.id)
+            select(QuarantineSwab)
+            .where(QuarantineSwab.order_id == order.id)
+            .order_by(QuarantineSwab.due_on, QuarantineSwab.id)
         )
     )
-    reports, tasks = monitoring_rows(session, order)
-    cases = case_nos(session, (order.case_id, order.converted_case_id))
+    cases = cases_service.case_nos_by_id(session, (order.case_id, order.converted_case_id))
     transfer = session.get(TransferTask, order.transfer_id) if order.transfer_id else None
-    at_site = order.status in site_tests.AT_SITE
+    at_site = order.status in site_swabs.AT_SITE
     return {
         "order": order,
         "brief": brief(order, person),
@@ -455,8 +396,6 @@ def order_timeline(session: Session, order: QuarantineOrder, today: date) -> dic
             }
             for t in order.transitions
         ],
-        "reports": reports,
-        "tasks": tasks,
         "lost": order.status == OrderStatus.lost.value,
         "lost_from": _status_label(order.lost_from),
     }

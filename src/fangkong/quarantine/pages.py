@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from fangkong.auth.deps import Require
@@ -28,12 +27,18 @@ from fangkong.auth.principal import OutsideJurisdiction, Principal
 from fangkong.clock import LOCAL_TZ, today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep
 from fangkong.errors import Conflict, FangkongError, NotFound
+from fangkong.flows import quarantine_day
+from fangkong.monitoring import service as monitoring
+from fangkong.monitoring import views as monitoring_views
 from fangkong.quarantine import board as board_mod
 from fangkong.quarantine import page_views as views
-from fangkong.quarantine import placement, releases, service, site_tests, sites
+from fangkong.quarantine import placement, releases, service, site_swabs, sites
 from fangkong.quarantine.models import QuarantineOrder, TransferTask
-from fangkong.quarantine.orders import STATUS_LABELS, OrderStatus
+from fangkong.quarantine.status import STATUS_LABELS, OrderStatus
 from fangkong.web.templating import templates
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(Require("quarantine.read", page=True))]
@@ -135,6 +140,7 @@ def _render_board(
         "prev_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "board": board_mod.board(session, day=day, scope=scope),
+        "alerts_open": monitoring.open_task_count(session, scope=scope),
         "sites": [views.occupancy_row(o) for o in occupancy],
         "releases": views.release_rows(
             session, releases.releases_due(session, day=day, scope=scope), day
@@ -207,7 +213,7 @@ def plan_page(
     if error:
         return _render_board(request, session, principal, day, now_day, error=error, status=422)
     try:
-        result = service.plan_day(
+        result = quarantine_day.plan_day(
             session,
             day=day,
             policy=policy,
@@ -353,14 +359,14 @@ def site_page(
 ) -> Response:
     scope = principal.jurisdiction
     try:
-        site = site_tests.site_by_code(session, code, scope=scope)
+        site = site_swabs.site_by_code(session, code, scope=scope)
     except NotFound:
         return _error(request, f"未找到隔离点 {code}。", ("/quarantine", "返回转运隔离"))
     now_day = today(clock)
     day, error = _the_day(request.query_params.get("date"), now_day)
     now = next(o for o in sites.occupancy(session, scope=scope) if o.site.id == site.id)
     series = sites.occupancy_by_day(session, site, day - timedelta(days=CHART_DAYS - 1), day)
-    tests = site_tests.worklist(session, site, day, scope=scope, today=now_day)
+    tests = site_swabs.worklist(session, site, day, scope=scope, today=now_day)
     context = {
         "nav": "quarantine",
         "site": site,
@@ -374,9 +380,9 @@ def site_page(
             "beds": now.beds,
         },
         "worklist": views.worklist_rows(tests),
-        "round_code": site_tests.round_code(site, day),
+        "round_code": site_swabs.round_code(site, day),
         # the day's round exists once any test of the day was put in it
-        "round_opened": any(t.round_code == site_tests.round_code(site, day) for t in tests),
+        "round_opened": any(t.round_code == site_swabs.round_code(site, day) for t in tests),
         "can_testing": principal.can("testing.read"),
         "day": day,
         "today": now_day,
@@ -403,9 +409,12 @@ def _render_order(
     error: str = "",
     status: int = 200,
 ) -> Response:
+    reports, tasks = monitoring_views.order_lines(session, order.id)
     context = {
         "nav": "quarantine",
         **views.order_timeline(session, order, now_day),
+        "reports": reports,
+        "tasks": tasks,
         "can_plan": principal.can("quarantine.plan"),
         "can_cases": principal.can("cases.read"),
         "can_people": principal.can("person.read"),
@@ -564,9 +573,14 @@ def orders_page(
 # ---------------------------------------------------------------- the dashboard's card
 
 
-def board_card(session: Session, principal: Principal, day: date) -> board_mod.Board | None:
-    """The day's counts in the caller's area for the dashboard; None without
-    ``quarantine.read``."""
+def board_card(
+    session: Session, principal: Principal, day: date
+) -> tuple[board_mod.Board, int] | None:
+    """The day's counts in the caller's area for the dashboard, with the open monitoring
+    alerts; None without ``quarantine.read``."""
     if not principal.can("quarantine.read"):
         return None
-    return board_mod.board(session, day=day, scope=principal.jurisdiction)
+    scope = principal.jurisdiction
+    return board_mod.board(session, day=day, scope=scope), monitoring.open_task_count(
+        session, scope=scope
+    )

@@ -15,22 +15,22 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import OutsideJurisdiction
+from fangkong.clock import day_bounds
 from fangkong.errors import Conflict, InvalidInput, NotFound
-from fangkong.people import service as people_service
-from fangkong.people.models import Building, Community, Compound, Person
+from fangkong.people.joins import Building, Community, Compound, Person
 from fangkong.quarantine import assignment
-from fangkong.quarantine.bulk import IN_BATCH, load_by, start_of, table_of
 from fangkong.quarantine.models import (
     QuarantineOrder,
     QuarantineSite,
     SiteRoom,
     TransferTask,
 )
-from fangkong.quarantine.moves import change_status
-from fangkong.quarantine.orders import OrderStatus
-from fangkong.quarantine.scope import check_site, order_conditions
+from fangkong.quarantine.scope import TRANSFERS, check_site, order_conditions
 from fangkong.quarantine.sites import HOLDS_BED
+from fangkong.quarantine.status import OrderStatus
+from fangkong.quarantine.transitions import change_status
 from fangkong.regions import service as regions
+from fangkong.storage.bulk import IN_BATCH, load_by, table_of
 
 
 @dataclass
@@ -164,7 +164,7 @@ def place(
         result.placed.append(order)
     for miss in plan.unplaced:
         result.unplaced.append((by_id[miss.person_id], miss.reason.value))
-    pickup = max(now, start_of(day))
+    pickup = max(now, day_bounds(day)[0])
     numbers = _task_numbers(session, day, len(groups))
     task_rows = []
     for number, ((_, site_id), orders) in zip(numbers, sorted(groups.items()), strict=True):
@@ -225,7 +225,7 @@ def get_task(session: Session, task_no: str, *, scope: Jurisdiction) -> Transfer
         raise NotFound(f"no transfer task {task_no!r}", task_no=task_no)
     if scope.kind == "site":
         check_site(scope, task.site)
-    elif not people_service.covers(
+    elif not TRANSFERS.covers(
         scope,
         district_code=task.district_code,
         street_code=task.street_code,
@@ -326,12 +326,5 @@ def transfers(
     if scope.kind == "site":
         query = query.join(QuarantineSite).where(QuarantineSite.code == scope.code)
     else:
-        query = query.where(
-            people_service.area_condition(
-                scope,
-                TransferTask.district_code,
-                TransferTask.street_code,
-                TransferTask.community_id,
-            )
-        )
+        query = query.where(TRANSFERS.condition(scope))
     return list(session.scalars(query.order_by(TransferTask.pickup_at, TransferTask.task_no)))

@@ -11,17 +11,17 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.people.models import Person
-from fangkong.quarantine import site_tests, stages
-from fangkong.quarantine.bulk import IN_BATCH
+from fangkong.people.joins import Person
+from fangkong.quarantine import site_swabs, stages
 from fangkong.quarantine.models import (
     QuarantineOrder,
-    QuarantineTest,
+    QuarantineSwab,
 )
-from fangkong.quarantine.moves import change_status
-from fangkong.quarantine.orders import OrderStatus
 from fangkong.quarantine.schedule import Schedule
 from fangkong.quarantine.scope import order_conditions
+from fangkong.quarantine.status import OrderStatus
+from fangkong.quarantine.transitions import change_status
+from fangkong.storage.bulk import IN_BATCH
 
 
 @dataclass
@@ -84,16 +84,16 @@ def release_day(
     )
     result = Releases()
     ending = [(order, *found) for order in candidates if (found := _ending(order, day))]
-    tests: dict[tuple[int, str], dict[date, QuarantineTest]] = defaultdict(dict)
+    tests: dict[tuple[int, str], dict[date, QuarantineSwab]] = defaultdict(dict)
     ids = [order.id for order, _, _ in ending]
     for i in range(0, len(ids), IN_BATCH):
         for test in session.scalars(
-            select(QuarantineTest).where(QuarantineTest.order_id.in_(ids[i : i + IN_BATCH]))
+            select(QuarantineSwab).where(QuarantineSwab.order_id.in_(ids[i : i + IN_BATCH]))
         ):
             tests[(test.order_id, test.stage)][test.due_on] = test
     for order, plan, index in ending:
         kind = plan.stages[index].kind
-        check = site_tests.release_check(session, order, day, kind, tests[(order.id, kind)])
+        check = site_swabs.release_check(session, order, day, kind, tests[(order.id, kind)])
         if not check.allowed:
             result.held.append((order, list(check.reasons)))
             continue

@@ -8,13 +8,11 @@ next stage starts on 8 March.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 
-from fangkong.clock import LOCAL_TZ
 from fangkong.errors import InvalidInput
 from fangkong.policy import Policy
 
@@ -47,15 +45,6 @@ STAGE_LABELS: dict[str, str] = {
 
 # Stages a person goes home to once centralized quarantine ends.
 HOME_STAGES = frozenset({"home_isolation", "home_monitoring"})
-
-SYMPTOMS: dict[str, str] = {
-    "fever": "发热",
-    "dry_cough": "干咳",
-    "fatigue": "乏力",
-    "sore_throat": "咽痛",
-    "loss_of_smell_or_taste": "嗅（味）觉减退",
-    "diarrhoea": "腹泻",
-}
 
 
 @dataclass(frozen=True)
@@ -184,35 +173,3 @@ def next_test_not_before(stage: StagePlan, sampled_at: datetime) -> datetime | N
     if stage.test_gap_hours is None:
         return None
     return sampled_at + timedelta(hours=stage.test_gap_hours)
-
-
-def is_fever(celsius: float, policy: Policy) -> bool:
-    return celsius >= policy.quarantine.fever_celsius
-
-
-def alerting_symptoms(codes: Iterable[str], policy: Policy) -> tuple[str, ...]:
-    """The reported symptoms the edition says to report at once, in the edition's order.
-
-    An unknown code is refused rather than dropped: a typo must not hide a symptom."""
-    given = set(codes)
-    unknown = sorted(given - SYMPTOMS.keys())
-    if unknown:
-        raise InvalidInput(f"unknown symptom codes: {', '.join(unknown)}", codes=unknown)
-    return tuple(code for code in policy.quarantine.symptoms if code in given)
-
-
-def symptom_labels(codes: Iterable[str]) -> tuple[str, ...]:
-    return tuple(SYMPTOMS[code] for code in codes)
-
-
-def report_window(at: datetime, policy: Policy) -> str | None:
-    """The name of the temperature-report window (morning / evening) ``at`` falls in, by
-    local time; None outside every window. A window includes its opening minute, not its
-    closing one."""
-    if at.tzinfo is None:
-        raise InvalidInput("a report time must carry its time zone", at=at.isoformat())
-    local = at.astimezone(LOCAL_TZ).time()
-    for name, window in policy.quarantine.report_windows.items():
-        if window.opens <= local < window.closes:
-            return name
-    return None

@@ -1,19 +1,38 @@
-"""Which sites, orders and tasks a jurisdiction sees.
+"""Which sites and orders a jurisdiction sees.
 
-Orders and monitoring tasks belong to the person's home area (the community follows them
-up); a site's staff (a ``site`` binding) see the orders placed in their site and nothing
-else. Sites themselves are places, not people: anyone in the city with ``quarantine.read``
-sees the city's sites and their occupancy; a site binding sees its own.
+Orders belong to the person's home area (the community follows them up), copied onto the
+order when it is made; a person without an address belongs to no district, so only the
+whole city sees their order. A site's staff (a ``site`` binding) see the orders placed in
+their site and nothing else. Sites themselves are places, not people: anyone in the city
+with ``quarantine.read`` sees the city's sites and their occupancy; a site binding sees its
+own.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, select
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import OutsideJurisdiction
-from fangkong.people.service import area_condition, covers
-from fangkong.quarantine.models import MonitoringTask, QuarantineOrder, QuarantineSite
+from fangkong.auth.scope import Reach
+from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, TransferTask
+
+ORDERS = Reach(
+    district=QuarantineOrder.district_code,
+    street=QuarantineOrder.street_code,
+    community=QuarantineOrder.community_id,
+    placeless_in_city=True,
+)
+
+
+# A transfer picks a household up at home: it belongs to the household's area.
+TRANSFERS = Reach(
+    district=TransferTask.district_code,
+    street=TransferTask.street_code,
+    community=TransferTask.community_id,
+)
 
 
 def site_conditions(scope: Jurisdiction) -> ColumnElement[bool]:
@@ -28,31 +47,20 @@ def order_conditions(scope: Jurisdiction) -> ColumnElement[bool]:
     if scope.kind == "site":
         at_site = select(QuarantineSite.id).where(QuarantineSite.code == scope.code)
         return QuarantineOrder.site_id.in_(at_site.scalar_subquery())
-    inside = area_condition(
-        scope,
-        QuarantineOrder.district_code,
-        QuarantineOrder.street_code,
-        QuarantineOrder.community_id,
-    )
-    if scope.whole_city:  # a person without an address belongs to no district
-        return or_(inside, QuarantineOrder.district_code.is_(None))
-    return inside
+    return ORDERS.condition(scope)
 
 
-def task_conditions(scope: Jurisdiction) -> ColumnElement[bool]:
-    inside = area_condition(
-        scope, MonitoringTask.district_code, MonitoringTask.street_code, MonitoringTask.community_id
-    )
-    if scope.whole_city:
-        return or_(inside, MonitoringTask.district_code.is_(None))
-    return inside
+def visible_order_ids(scope: Jurisdiction) -> Select[Any]:
+    """The ids of the orders ``scope`` sees, as a subquery other domains filter by (home
+    monitoring's reports and tasks belong to an order)."""
+    return select(QuarantineOrder.id).where(order_conditions(scope))
 
 
 def order_visible(scope: Jurisdiction, order: QuarantineOrder) -> bool:
     """The Python twin of ``order_conditions`` for one loaded order."""
     if scope.kind == "site":
         return order.site is not None and order.site.code == scope.code
-    return covers(
+    return ORDERS.covers(
         scope,
         district_code=order.district_code,
         street_code=order.street_code,

@@ -1,67 +1,53 @@
-"""Quarantine orders as a whole: a day planned in one action (orders, rooms, transfers),
-single orders read, listed, lost and found again (RULES §3). Making orders is
-``ordering``, placing them ``placement``, releasing them ``releases``.
+"""Quarantine orders as a whole: single orders read, listed, lost and found again, and
+what home monitoring asks of them (RULES §3). Making orders is ``orders``, placing them
+``placement``, releasing them ``releases``; a day planned in one action (orders, rooms,
+transfers) is the flow ``flows/quarantine_day.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.errors import Conflict, InvalidInput, NotFound
-from fangkong.people.models import Person
-from fangkong.policy import Policy
+from fangkong.people.joins import Person
 from fangkong.quarantine.models import (
     QuarantineOrder,
     QuarantineSite,
     SiteRoom,
 )
-from fangkong.quarantine.moves import change_status
-from fangkong.quarantine.ordering import MadeOrders, orders_from_contacts, orders_from_discharges
-from fangkong.quarantine.orders import OrderStatus
-from fangkong.quarantine.placement import Placement, place
+from fangkong.quarantine.orders import MadeOrders
+from fangkong.quarantine.placement import Placement
 from fangkong.quarantine.scope import order_conditions, order_visible
+from fangkong.quarantine.stages import MONITORED_STAGES, monitored_stage
+from fangkong.quarantine.status import OrderStatus
+from fangkong.quarantine.transitions import change_status
+from fangkong.storage.bulk import chunks
 
 
 @dataclass
 class DayPlan:
+    """What planning a day did (``flows/quarantine_day.py``): orders from contacts and from
+    discharges, and the placement of everyone waiting."""
+
     day: date
     contacts: MadeOrders
     discharges: MadeOrders
     placement: Placement
 
     @property
+    def made(self) -> list[QuarantineOrder]:
+        return self.contacts.orders + self.discharges.orders
+
+    @property
     def at_home(self) -> list[QuarantineOrder]:
-        made = self.contacts.orders + self.discharges.orders
-        return [o for o in made if o.status == OrderStatus.in_quarantine.value]
-
-
-def plan_day(
-    session: Session,
-    *,
-    day: date,
-    policy: Policy,
-    now: datetime,
-    actor: str,
-    scope: Jurisdiction,
-    split_households: bool = False,
-) -> DayPlan:
-    """One action for a day: orders for its new contacts and discharges, then rooms and
-    transfers for everyone waiting (today's and anyone an earlier day could not place)."""
-    contacts = orders_from_contacts(
-        session, day=day, policy=policy, now=now, actor=actor, scope=scope
-    )
-    discharges = orders_from_discharges(
-        session, day=day, policy=policy, now=now, actor=actor, scope=scope
-    )
-    placement = place(
-        session, day=day, now=now, actor=actor, scope=scope, split_households=split_households
-    )
-    return DayPlan(day, contacts, discharges, placement)
+        return [o for o in self.made if o.status == OrderStatus.in_quarantine.value]
 
 
 def get_order(session: Session, order_no: str, *, scope: Jurisdiction) -> QuarantineOrder:
@@ -143,3 +129,145 @@ def room_label(order: QuarantineOrder) -> str | None:
         return None
     room: SiteRoom | None = order.room
     return f"{order.site.name} {room.room_no}" if room else order.site.name
+
+
+# ---------------------------------------------------------------- for home monitoring
+
+
+@dataclass(frozen=True)
+class MonitoredOrder:
+    """An order under home monitoring on a day, with the person's home area."""
+
+    id: int
+    order_no: str
+    person_id: int
+    status: str
+    created_at: datetime
+    district_code: str | None
+    street_code: str | None
+    community_id: int | None
+
+
+def monitored_orders(
+    session: Session, *, day: date, scope: Jurisdiction, community_id: int | None = None
+) -> list[MonitoredOrder]:
+    """The orders inside ``scope`` under home monitoring on ``day`` (optionally of one
+    community): two queries — in home monitoring; in quarantine, with the stages read to
+    keep those in a home stage that day."""
+    o = QuarantineOrder
+    where = [order_conditions(scope), o.start_on <= day]
+    if community_id is not None:
+        where.append(o.community_id == community_id)
+    place = (
+        o.id,
+        o.order_no,
+        o.person_id,
+        o.status,
+        o.created_at,
+        o.district_code,
+        o.street_code,
+        o.community_id,
+    )
+    home = session.execute(
+        select(*place).where(o.status == OrderStatus.in_home_monitoring.value, *where)
+    ).all()
+    staged = session.execute(
+        select(*place, o.stages, o.person_kind, o.start_on).where(
+            o.status == OrderStatus.in_quarantine.value, o.planned_end >= day, *where
+        )
+    ).all()
+    kept = [
+        r for r in staged if monitored_stage(r.status, r.stages, r.person_kind, r.start_on, day)
+    ]
+    return [_monitored(r) for r in (*home, *kept)]
+
+
+def _monitored(row: Any) -> MonitoredOrder:
+    return MonitoredOrder(
+        id=row.id,
+        order_no=row.order_no,
+        person_id=row.person_id,
+        status=row.status,
+        created_at=row.created_at,
+        district_code=row.district_code,
+        street_code=row.street_code,
+        community_id=row.community_id,
+    )
+
+
+def order_places(session: Session, order_ids: Iterable[int]) -> dict[int, MonitoredOrder]:
+    """Orders by id with their person's home area, whatever their status."""
+    o = QuarantineOrder
+    found: dict[int, MonitoredOrder] = {}
+    for batch in chunks(sorted(set(order_ids))):
+        rows = session.execute(
+            select(
+                o.id,
+                o.order_no,
+                o.person_id,
+                o.status,
+                o.created_at,
+                o.district_code,
+                o.street_code,
+                o.community_id,
+            ).where(o.id.in_(batch))
+        )
+        found.update((r.id, _monitored(r)) for r in rows)
+    return found
+
+
+def order_by_id(session: Session, order_id: int) -> QuarantineOrder:
+    order = session.get(QuarantineOrder, order_id)
+    if order is None:
+        raise NotFound(f"no quarantine order {order_id}", order_id=order_id)
+    return order
+
+
+def communities_under_monitoring(
+    session: Session, *, day: date, scope: Jurisdiction
+) -> dict[int, int]:
+    """Community id → persons under monitoring on ``day`` inside ``scope``. Counted in SQL
+    without reading the stages: in home monitoring, or in quarantine on an order that
+    started at home and has not ended."""
+    if not scope.is_area:
+        return {}
+    o = QuarantineOrder
+    rows = session.execute(
+        select(o.community_id, func.count(o.id))
+        .where(
+            o.community_id.is_not(None),
+            o.start_on <= day,
+            or_(
+                o.status == OrderStatus.in_home_monitoring.value,
+                and_(
+                    o.status == OrderStatus.in_quarantine.value,
+                    o.kind.in_(MONITORED_STAGES),
+                    o.planned_end >= day,
+                ),
+            ),
+            order_conditions(scope),
+        )
+        .group_by(o.community_id)
+    ).all()
+    return {int(cid): int(n) for cid, n in rows if cid is not None}
+
+
+def orders_by_id(session: Session, order_ids: Iterable[int]) -> list[QuarantineOrder]:
+    """The orders, by id (in that order)."""
+    found: dict[int, QuarantineOrder] = {}
+    for batch in chunks(sorted(set(order_ids))):
+        found.update(
+            (o.id, o)
+            for o in session.scalars(select(QuarantineOrder).where(QuarantineOrder.id.in_(batch)))
+        )
+    return [found[i] for i in sorted(found)]
+
+
+def status_counts(session: Session, *, scope: Jurisdiction) -> dict[str, int]:
+    """Orders inside ``scope`` per status."""
+    rows = session.execute(
+        select(QuarantineOrder.status, func.count())
+        .where(order_conditions(scope))
+        .group_by(QuarantineOrder.status)
+    )
+    return {str(status): int(n) for status, n in rows}

@@ -27,8 +27,8 @@ from fangkong.quarantine.models import (
     QuarantineSite,
     SiteRoom,
 )
-from fangkong.quarantine.orders import OrderStatus
 from fangkong.quarantine.scope import check_site, site_conditions
+from fangkong.quarantine.status import OrderStatus
 from fangkong.regions import service as regions
 from fangkong.tabular import Column, ImportReport, Row, RowError, read_table
 
@@ -279,10 +279,16 @@ def _upsert(
 # ---------------------------------------------------------------- reading
 
 
-def get_site(session: Session, code: str, *, scope: Jurisdiction) -> QuarantineSite:
+def require_site(session: Session, code: str) -> QuarantineSite:
+    """The site, whatever the caller's jurisdiction (a binding's check); else NotFound."""
     site = session.scalar(select(QuarantineSite).where(QuarantineSite.code == code))
     if site is None:
         raise NotFound(f"no quarantine site {code!r}", site=code)
+    return site
+
+
+def get_site(session: Session, code: str, *, scope: Jurisdiction) -> QuarantineSite:
+    site = require_site(session, code)
     check_site(scope, site)
     return site
 

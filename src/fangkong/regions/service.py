@@ -195,6 +195,17 @@ def unit_for(district_code: str, street_code: str | None = None) -> ReportingUni
     return reg.units[district_code]
 
 
+def district_name(code: str | None) -> str | None:
+    """The district's name, or None when there is no code."""
+    return registry().districts[code].name if code else None
+
+
+def street_name(code: str | None) -> str | None:
+    """The street's name, or None when there is no code or the street is unknown."""
+    street = registry().streets.get(code) if code else None
+    return street.name if street else None
+
+
 @lru_cache
 def boundaries(city_code: str) -> dict[str, Any]:
     name = GEOJSON.get(city_code)

@@ -36,6 +36,7 @@ from fangkong.lake.reading import RowErrors as RowErrors
 from fangkong.lake.reading import parse_timestamps as parse_timestamps
 from fangkong.lake.reading import text as _text
 from fangkong.lake.writer import write_scan_files
+from fangkong.people import access, venues
 from fangkong.people import service as people
 from fangkong.policy.model import TracingPolicy
 from fangkong.tabular import Column, ImportReport
@@ -71,11 +72,11 @@ class Registry:
     def _allowed(self, venue: Any) -> bool:
         if self.scope.kind == "venue":
             return bool(venue.venue_code == self.scope.code)
-        return self.scope.is_area and people.venue_visible(self.scope, venue)
+        return self.scope.is_area and access.venue_visible(self.scope, venue)
 
     def check_venues(self, codes: list[str]) -> None:
         new = [c for c in codes if c not in self.stay and c not in self.bad_venues]
-        found = people.venues_by_code(self.session, new)
+        found = venues.venues_by_code(self.session, new)
         for code in new:
             venue = found.get(code)
             if venue is None:

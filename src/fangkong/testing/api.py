@@ -7,12 +7,11 @@ import uuid
 from datetime import UTC
 from pathlib import Path as FilePath
 from pathlib import PurePath
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from fangkong.apiutil import RowIdQuery, audited
 from fangkong.auth import audit
@@ -20,9 +19,10 @@ from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import InvalidInput, NotFound
+from fangkong.flows import rounds
 from fangkong.lake.layout import lake_root
+from fangkong.people.joins import Person
 from fangkong.people.masking import mask_name, mask_phone
-from fangkong.people.models import Person
 from fangkong.testing import apply as applying
 from fangkong.testing import lists, results, routine, samples, service
 from fangkong.testing.fhir import LabResult, TubeResult, parse_bundle
@@ -50,6 +50,9 @@ from fangkong.testing.schemas import (
     TurnaroundRead,
 )
 from fangkong.tracing import service as tracing_service
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -417,7 +420,7 @@ def apply_results(
     with tracing_service.shared_lake(
         home=settings.home, engine=settings.engine, spark_master=settings.spark_master
     ) as engine:
-        report = applying.apply(
+        report = rounds.apply_round(
             session,
             round_,
             lake=lake_root(settings.home),

@@ -1,5 +1,6 @@
-"""Applying a round's lab results to the registry: recall tasks for the members of positive
-pools, a case for every positive single tube (and its tracing), the round's figures.
+"""Applying a round's lab results within testing: the round's figures, recall tasks for the
+members of positive pools, and the positives found (``flows/rounds.py`` makes them cases,
+copies states onto quarantine swabs and traces the cases).
 
 The lake computes who is in which state (``testing/outcome.py``); this module makes the
 people acted on: re-running it after more results adds what is new, and never lowers what a
@@ -11,35 +12,26 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from ibis.backends import BaseBackend
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.auth.jurisdiction import Jurisdiction, bind
-from fangkong.cases import service as cases_service
-from fangkong.cases.models import Case
-from fangkong.cases.schemas import CaseCreate
-from fangkong.cases.vocab import Classification, FoundVia
 from fangkong.clock import LOCAL_TZ
-from fangkong.people.models import Person
+from fangkong.people.joins import Person
 from fangkong.policy import Policy
-from fangkong.quarantine import conversion, site_tests
+from fangkong.storage.bulk import chunks
 from fangkong.testing import outcome as lake_outcome
 from fangkong.testing.models import Recall, RoundExemption, TestingRound
 from fangkong.testing.service import due_path, exemptions_table
-from fangkong.tracing import service as tracing_service
-from fangkong.tracing.models import Contact
 
 # Recall statuses: pending → resampled (the community re-swabbed the person) → cleared or
 # positive (from the single tube's result, when the round is applied again).
 RECALL_STATUSES = ("pending", "resampled", "cleared", "positive")
 SETTLED = ("cleared", "positive")
-PERSON_BATCH = 10_000
 
 
 @dataclass
@@ -51,21 +43,34 @@ class ApplyReport:
     cases: list[str] = field(default_factory=list)
     already_cases: list[str] = field(default_factory=list)
     traced: bool = False
-    tests_synced: int = 0  # quarantine tests whose state changed (a site's round)
+    tests_synced: int = 0  # quarantine swabs whose state changed (a site's round)
 
 
-def apply(
-    session: Session,
-    round_: TestingRound,
-    *,
-    lake: Path,
-    policy: Policy,
-    now: datetime,
-    scope: Jurisdiction,
-    con: BaseBackend | None = None,
-) -> ApplyReport:
-    """Compute the round's outcome from the lake and act on it (see the module's doc).
-    With an engine connection ``con`` the new cases are traced at once."""
+@dataclass(frozen=True)
+class Positive:
+    """A registry person with a positive single tube in the round."""
+
+    person: Person
+    tube_barcode: str
+    lab: str
+    sampled_at: datetime
+    resulted_at: datetime
+
+    @property
+    def sampled_on(self) -> date:
+        return self.sampled_at.astimezone(LOCAL_TZ).date()
+
+    @property
+    def reported_on(self) -> date:
+        return self.resulted_at.astimezone(LOCAL_TZ).date()
+
+
+def apply_outcome(
+    session: Session, round_: TestingRound, *, lake: Path, policy: Policy, now: datetime
+) -> tuple[ApplyReport, list[Positive]]:
+    """Compute the round's outcome from the lake, store its figures, settle and add recall
+    tasks; the report and the positives of the registry (earliest result first) for the
+    flow to make cases of."""
     result = lake_outcome.apply_round(
         lake,
         round_.code,
@@ -84,27 +89,25 @@ def apply(
     due_by = now + timedelta(hours=policy.testing.recall_hours)
     recall = lake_outcome.read_recall(lake, round_.code)
     report.recalls_added = _recall(session, round_, recall, now, due_by)
-    positives = lake_outcome.read_positives(lake, round_.code)
-    if round_.kind == "quarantine":
-        # A site holds people from all over the city: a positive there is the city's case
-        # wherever they live, whoever applies the site's round.
-        scope = bind("city", round_.city_code)
-    report.cases, report.already_cases = _cases(session, round_, positives, now=now, scope=scope)
-    if round_.kind == "quarantine":  # a site's day: its tests take their people's states
-        report.tests_synced = site_tests.sync_round(session, round_, lake, now)
-    session.flush()
-    if report.cases and con is not None:
-        tracing_service.trace_cases(
-            session,
-            case_nos=report.cases,
-            con=con,
-            lake=lake,
-            policy=policy,
-            now=now,
-            scope=scope,
+    rows = sorted(
+        lake_outcome.read_positives(lake, round_.code).to_pylist(),
+        key=lambda r: (r["resulted_at"], r["person_id"]),
+    )
+    persons = _persons(session, (r["person_id"] for r in rows))
+    # not in the registry: the positives list shows them for follow-up
+    positives = [
+        Positive(
+            person=persons[r["person_id"]],
+            tube_barcode=r["tube_barcode"],
+            lab=r["lab"],
+            sampled_at=_aware(r["sampled_at"]),
+            resulted_at=_aware(r["resulted_at"]),
         )
-        report.traced = True
-    return report
+        for r in rows
+        if r["person_id"] in persons
+    ]
+    session.flush()
+    return report, positives
 
 
 def _figures(result: lake_outcome.RoundOutcome) -> dict[str, Any]:
@@ -124,10 +127,8 @@ def _figures(result: lake_outcome.RoundOutcome) -> dict[str, Any]:
 
 
 def _persons(session: Session, person_nos: Iterable[str]) -> dict[str, Person]:
-    wanted = sorted(set(person_nos))
     found: dict[str, Person] = {}
-    for i in range(0, len(wanted), PERSON_BATCH):
-        batch = wanted[i : i + PERSON_BATCH]
+    for batch in chunks(sorted(set(person_nos))):
         found.update(
             (p.person_no, p)
             for p in session.scalars(select(Person).where(Person.person_no.in_(batch)))
@@ -182,92 +183,43 @@ def _settle(session: Session, round_: TestingRound, settled: dict[str, str], now
     return count
 
 
-def _found_via(session: Session, round_: TestingRound, person: Person) -> FoundVia:
-    """Where the positive was found: where the person's order in force keeps them (site,
-    home isolation, home monitoring); else under quarantine when the person is exempt for
-    it or is a contact already controlled; otherwise by the screening of the community."""
-    under_order = conversion.found_via_for(session, person.id)
-    if under_order is not None:
-        return under_order
-    reason = session.scalar(
+def exemption_reason(session: Session, round_: TestingRound, person_id: int) -> str | None:
+    """Why the person was exempt from the round (``quarantine``, ``hospital`` …), if so."""
+    return session.scalar(
         select(RoundExemption.reason).where(
-            RoundExemption.round_id == round_.id, RoundExemption.person_id == person.id
+            RoundExemption.round_id == round_.id, RoundExemption.person_id == person_id
         )
     )
-    controlled = session.scalar(
-        select(Contact.id).where(Contact.person_id == person.id, Contact.status == "controlled")
-    )
-    if reason == "quarantine" or controlled is not None:
-        return FoundVia.quarantine_site
-    return FoundVia.community_screening
 
 
-def _case_no(round_: TestingRound, seq: int) -> str:
+def case_number(session: Session, round_: TestingRound, taken: set[str]) -> str:
+    """The next free case number of the round's positives (``<round>-0001``…); ``taken``
+    holds the numbers given so far (the caller adds the one returned)."""
+    seq = len(taken) + 1
+    while f"{round_.code[:24]}-{seq:04d}" in taken:
+        seq += 1
     return f"{round_.code[:24]}-{seq:04d}"
 
 
-def _cases(
-    session: Session,
-    round_: TestingRound,
-    positives: pa.Table,
-    *,
-    now: datetime,
-    scope: Jurisdiction,
-) -> tuple[list[str], list[str]]:
-    """A case (asymptomatic until a clinician says otherwise) for each person with a
-    positive single tube who is not a case yet; exactly once however often it runs."""
-    rows = sorted(positives.to_pylist(), key=lambda r: (r["resulted_at"], r["person_id"]))
-    persons = _persons(session, (r["person_id"] for r in rows))
-    ids = [p.id for p in persons.values()]
-    known = select(Case.person_id, Case.case_no).where(Case.person_id.in_(ids))
-    existing: dict[int | None, str] = dict(session.execute(known).all())
-    created: list[str] = []
-    already: list[str] = []
-    taken = set(
-        session.scalars(select(Case.case_no).where(Case.case_no.like(f"{round_.code[:24]}-%")))
-    )
-    seq = len(taken)
-    for row in rows:
-        person = persons.get(row["person_id"])
-        if person is None:
-            continue  # not in the registry: the positives list shows them for follow-up
-        if person.id in existing:
-            already.append(existing[person.id])
-            _link_recall(session, round_, person.id, existing[person.id])
-            continue
-        seq += 1
-        while _case_no(round_, seq) in taken:
-            seq += 1
-        data = CaseCreate(
-            case_no=_case_no(round_, seq),
-            person_no=person.person_no,
-            classification=Classification.asymptomatic,
-            found_via=_found_via(session, round_, person),
-            sampled_on=_local_day(row["sampled_at"]),
-            reported_on=_local_day(row["resulted_at"]),
-            notes=f"核酸检测 {round_.code} 单管阳性（管码 {row['tube_barcode']}，{row['lab']}）",
-        )
-        case = cases_service.create_case(session, data=data, now=now, scope=scope)
-        existing[person.id] = case.case_no
-        created.append(case.case_no)
-        _link_recall(session, round_, person.id, case.case_no)
-    return created, already
+def case_prefix(round_: TestingRound) -> str:
+    return f"{round_.code[:24]}-"
 
 
-def _link_recall(session: Session, round_: TestingRound, person_id: int, case_no: str) -> None:
+def case_notes(round_: TestingRound, positive: Positive) -> str:
+    return f"核酸检测 {round_.code} 单管阳性（管码 {positive.tube_barcode}，{positive.lab}）"
+
+
+def link_recall(session: Session, round_: TestingRound, person_id: int, case_id: int) -> None:
+    """The person's recall of the round (if any) points at the case it ended in."""
     recall = session.scalar(
         select(Recall).where(Recall.round_id == round_.id, Recall.person_id == person_id)
     )
     if recall is not None and recall.case_id is None:
-        recall.case_id = session.scalar(select(Case.id).where(Case.case_no == case_no))
+        recall.case_id = case_id
 
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _local_day(value: datetime) -> Any:
-    return _aware(value).astimezone(LOCAL_TZ).date()
 
 
 def recall_status(session: Session, recall: Recall, *, status: str, now: datetime) -> Recall:

@@ -14,8 +14,8 @@ from fangkong import cliutil
 from fangkong.clock import LOCAL_TZ
 from fangkong.config import get_settings
 from fangkong.errors import ImportRejected, InvalidInput
+from fangkong.flows import rounds
 from fangkong.lake.layout import lake_root
-from fangkong.testing import apply as applying
 from fangkong.testing import lists, outcome, results, routine, samples, service
 from fangkong.testing.fhir import LabResult, parse_bundle
 from fangkong.testing.plan_xlsx import plan_workbook
@@ -204,7 +204,7 @@ def apply_round(round_code: str = typer.Argument(..., help="The round's code."))
     )
     with cliutil.unit_of_work(settings) as session:
         round_ = service.get_round(session, code=round_code, scope=cliutil.city_scope())
-        report = applying.apply(
+        report = rounds.apply_round(
             session,
             round_,
             lake=lake_root(settings.home),

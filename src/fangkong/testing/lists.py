@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.clock import LOCAL_TZ
 from fangkong.errors import NotFound
+from fangkong.people.joins import Community, Person
 from fangkong.people.masking import mask_name, mask_phone
-from fangkong.people.models import Community, Person
 from fangkong.regions import service as regions
 from fangkong.testing import outcome
 from fangkong.testing.models import Recall, TestingRound

@@ -50,7 +50,8 @@ class TestingRound(Base):
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(Text)  # JSON of the last RoundOutcome
     # A round of kind ``quarantine``: the tests due on one day at one quarantine site.
-    site_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_site.id"), index=True)
+    # A quarantine site's round of a day: the site's code (its staff see the round).
+    site_code: Mapped[str | None] = mapped_column(String(32), index=True)
 
     areas: Mapped[list[RoundArea]] = relationship(
         back_populates="round", cascade="all, delete-orphan", order_by="RoundArea.area_code"

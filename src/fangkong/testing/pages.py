@@ -32,9 +32,10 @@ from fangkong.clock import LOCAL_TZ, chinese_day
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
+from fangkong.flows import rounds
 from fangkong.lake.layout import lake_root
+from fangkong.people.joins import Community, Person
 from fangkong.people.masking import mask_name, mask_phone
-from fangkong.people.models import Community, Person
 from fangkong.people.vocab import INDUSTRIES
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
@@ -659,7 +660,7 @@ def round_apply(
         home=settings.home, engine=settings.engine, spark_master=settings.spark_master
     )
     try:
-        report = applying.apply(
+        report = rounds.apply_round(
             session,
             round_,
             lake=lake.root,

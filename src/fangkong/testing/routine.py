@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.lake.layout import sql_path
-from fangkong.people.models import Person, Workplace
+from fangkong.people.joins import Person, Workplace
 from fangkong.people.vocab import INDUSTRIES
 from fangkong.policy import Policy
 from fangkong.testing.lake import SAMPLE_STREAM, testing_root

@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import OutsideJurisdiction
-from fangkong.cases.models import Case
+from fangkong.cases import service as cases_service
 from fangkong.clock import LOCAL_TZ
 from fangkong.errors import Conflict, InvalidInput, NotFound
-from fangkong.people.models import Community, Person, Workplace
+from fangkong.people.joins import Community, Person, Workplace
 from fangkong.policy import Policy
-from fangkong.quarantine.models import QuarantineSite
 from fangkong.regions import service as regions
 from fangkong.testing import outcome, pooling
 from fangkong.testing.models import (
@@ -44,7 +43,7 @@ from fangkong.testing.planning import CommunityPopulation, Plan, PlanRatios, pla
 ROUND_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 POOL_MODES = ("fixed", "by_area")
 # quarantine: the tests due on one day at one quarantine site (opened from the site,
-# ``quarantine/site_tests.py``), never through ``create_round``.
+# ``quarantine/site_swabs.py``), never through ``create_round``.
 KINDS = ("mass", "routine", "quarantine")
 EXEMPT_REASONS = {
     "quarantine": "隔离管控中",
@@ -143,8 +142,7 @@ def round_conditions(scope: Jurisdiction) -> list[ColumnElement[bool]]:
     """Rounds visible in a jurisdiction: those of its city with an area inside it; for a
     quarantine site's staff, their own site's rounds (they swab the people on site)."""
     if scope.kind == "site":
-        site = select(QuarantineSite.id).where(QuarantineSite.code == scope.code)
-        return [TestingRound.kind == "quarantine", TestingRound.site_id.in_(site.scalar_subquery())]
+        return [TestingRound.kind == "quarantine", TestingRound.site_code == scope.code]
     if not scope.is_area:
         return [TestingRound.id == -1]
     conditions: list[ColumnElement[bool]] = [TestingRound.city_code == scope.city_code]
@@ -376,21 +374,15 @@ def _recent_positivity(session: Session, area: AreaRef, population: int, day: da
     estimate of prevalence the registry has before any of the round's results."""
     if population == 0:
         return 0.0
-    place: ColumnElement[bool]
-    if area.level == "district":
-        place = Case.district_code == area.district_code
-    elif area.level == "street":
-        place = Case.street_code == area.street_code
-    else:
-        place = Case.person_id.in_(
-            select(Person.id).where(Person.community_id == area.community_id)
-        )
-    count = session.scalar(
-        select(func.count(Case.id)).where(
-            place, Case.reported_on >= day - timedelta(days=RECENT_DAYS), Case.reported_on < day
-        )
+    count = cases_service.count_reported(
+        session,
+        district_code=area.district_code if area.level == "district" else None,
+        street_code=area.street_code if area.level == "street" else None,
+        community_id=area.community_id if area.level == "community" else None,
+        since=day - timedelta(days=RECENT_DAYS),
+        until=day,
     )
-    return min(1.0, (count or 0) / population)
+    return min(1.0, count / population)
 
 
 _DUE = pa.schema(
@@ -441,7 +433,7 @@ class SiteRoundSpec:
 
     code: str
     name: str
-    site_id: int | None  # None: a community's door-to-door round of people at home
+    site_code: str | None  # None: a community's door-to-door round of people at home
     district_code: str  # the site's (or the community's): the round's one area
     starts_at: datetime
     ends_at: datetime
@@ -464,7 +456,7 @@ def create_site_round(
     """A round of the persons ``persons`` selects (those whose tests are due at the site):
     single tubes (单人单管: a quarantined person is never pooled with another), no sampling
     points (the site's staff swab room by room). The caller checks its jurisdiction over
-    the site (``quarantine/site_tests.py``)."""
+    the site (``quarantine/site_swabs.py``)."""
     if not ROUND_CODE.match(spec.code):
         raise InvalidInput(
             "round code: letters, digits, '_', '.', '-' (at most 64)", code=spec.code
@@ -491,7 +483,7 @@ def create_site_round(
         created_by=actor,
         created_at=now,
         updated_at=now,
-        site_id=spec.site_id,
+        site_code=spec.site_code,
     )
     at_home = spec.community_id is not None
     round_.areas.append(
@@ -622,6 +614,11 @@ def _plan(session: Session, round_: TestingRound, refs: Sequence[AreaRef], polic
 
 
 # ---------------------------------------------------------------- reading
+
+
+def find_round(session: Session, *, code: str) -> TestingRound | None:
+    """The round of that code whatever the caller's jurisdiction (the caller checks it)."""
+    return session.scalar(select(TestingRound).where(TestingRound.code == code))
 
 
 def get_round(session: Session, *, code: str, scope: Jurisdiction) -> TestingRound:

@@ -25,9 +25,10 @@ from fangkong.clock import LOCAL_TZ, today
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import NotFound
 from fangkong.people import service as people_service
+from fangkong.people import venues as people_venues
 from fangkong.people.masking import mask_name
 from fangkong.regions import service as regions
-from fangkong.tracing import notice, service
+from fangkong.tracing import notice, service, views
 from fangkong.tracing.rules import ContactStatus, Degree
 from fangkong.web.templating import templates
 
@@ -180,7 +181,7 @@ def case_contacts(
     }
     via_nos = {str(r["via"]) for c in reads for r in c.reasons if r.get("via")}
     venue_names = {
-        code: v.name for code, v in people_service.venues_by_code(session, venue_codes).items()
+        code: v.name for code, v in people_venues.venues_by_code(session, venue_codes).items()
     }
     vias = {
         no: mask_name(p.name) for no, p in people_service.persons_by_no(session, via_nos).items()
@@ -325,7 +326,7 @@ def contact_status(
 
 
 def _venue_view(session: SessionDep, venue_code: str, principal: Principal) -> dict[str, Any]:
-    venue = people_service.get_venue(session, venue_code=venue_code, scope=principal.jurisdiction)
+    venue = people_venues.get_venue(session, venue_code=venue_code, scope=principal.jurisdiction)
     return {
         "code": venue.venue_code,
         "name": venue.name,
@@ -346,7 +347,7 @@ def venue_exposures(
 ) -> HTMLResponse:
     try:
         venue = _venue_view(session, venue_code, principal)
-        found = service.venue_exposures(
+        found = views.venue_exposures(
             session,
             venue_code=venue_code,
             con=lake.con,
@@ -441,7 +442,7 @@ def venue_notice(
         error, windows = str(exc), []
     if not windows and not error:
         # Prefilled from the stays of the positives at the venue.
-        found = service.venue_exposures(
+        found = views.venue_exposures(
             session,
             venue_code=venue_code,
             con=lake.con,
@@ -494,7 +495,7 @@ def cluster_list(
     scope = principal.jurisdiction
     start = _since(since)
     found = service.clusters(session, scope=scope, since=start)
-    briefs = service.case_briefs(
+    briefs = views.case_briefs(
         session, case_nos=[no for c in found for no in c.case_nos], scope=scope
     )
     rows = []
@@ -539,7 +540,7 @@ def cluster_detail(
     )
     if cluster is None:
         return _not_found(request, f"未找到聚集性疫情 {first_case_no}。", ("/clusters", "返回列表"))
-    briefs = service.case_briefs(session, case_nos=cluster.case_nos, scope=scope)
+    briefs = views.case_briefs(session, case_nos=cluster.case_nos, scope=scope)
     classes = [c.value for c in Classification]
     cases = [briefs[no] for no in cluster.case_nos if no in briefs]
     graph = {

@@ -18,24 +18,27 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ibis.backends import BaseBackend
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.cases import service as cases_service
-from fangkong.cases.models import Case
 from fangkong.cases.schemas import CaseUpdate
 from fangkong.clock import chinese_day
 from fangkong.errors import FangkongError, NotFound
 from fangkong.lake import engine as lake_engine
 from fangkong.lake.layout import lake_root
 from fangkong.people import service as people_service
+from fangkong.people import venues as people_venues
+from fangkong.people.access import person_scope
+from fangkong.people.joins import Person
 from fangkong.people.masking import mask_id_number, mask_name, mask_phone
-from fangkong.people.models import Person
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
+from fangkong.storage import bulk
 from fangkong.tracing import query, rules
 from fangkong.tracing.models import Contact
 from fangkong.tracing.rules import ContactStatus, Degree, Finding, Membership, Reason
@@ -48,6 +51,9 @@ from fangkong.tracing.schemas import (
     TraceReport,
     VisitRead,
 )
+
+if TYPE_CHECKING:
+    from fangkong.cases.models import Case
 
 NOT_TRACEABLE = "not traceable: no registry person"
 
@@ -264,7 +270,7 @@ def trace_cases(
     exposures = query.exposures(con, lake, windows)
     venue_codes = {e.venue_code for found in exposures.values() for e in found}
     categories = {
-        code: v.category for code, v in people_service.venues_by_code(session, venue_codes).items()
+        code: v.category for code, v in people_venues.venues_by_code(session, venue_codes).items()
     }
     members = _memberships(session, [w.person_id for w in windows])
     findings = {
@@ -297,7 +303,7 @@ def trace_cases(
         read.added, read.changed, read.removed = _store(
             session, by_no[case_no], found, person_ids, now
         )
-    counts = _degree_counts(session, [c.id for c in cases])
+    counts = degree_counts(session, [c.id for c in cases])
     totals = {d.value: 0 for d in Degree}
     for case in cases:
         read = reads[case.case_no]
@@ -325,7 +331,7 @@ def trace_cases(
     return TraceReport(cases=[reads[c.case_no] for c in cases], totals=totals, chain=chain)
 
 
-def _degree_counts(session: Session, case_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+def degree_counts(session: Session, case_ids: Sequence[int]) -> dict[tuple[int, str], int]:
     rows = session.execute(
         select(Contact.case_id, Contact.degree, func.count(Contact.id))
         .where(Contact.case_id.in_(case_ids))
@@ -422,7 +428,7 @@ def visits_of(
     w = window_of(case, policy)
     found = query.timeline(con, lake, [query.CaseWindow(case_no, person_no, w.start, w.end)])
     visits = found[case_no]
-    venues = people_service.venues_by_code(session, {v.venue_code for v in visits})
+    venues = people_venues.venues_by_code(session, {v.venue_code for v in visits})
     return [
         VisitRead(
             venue_code=v.venue_code,
@@ -539,7 +545,7 @@ def clusters(
         if c.infector_case_id in cases:
             edge(c.infector_case_id, c.id, "infector")
     shared: dict[int, list[int]] = defaultdict(list)
-    for batch in people_service.chunks(sorted(cases)):
+    for batch in bulk.chunks(sorted(cases)):
         for case_id, pid, degree, reasons in session.execute(
             select(Contact.case_id, Contact.person_id, Contact.degree, Contact.reasons).where(
                 Contact.case_id.in_(batch)
@@ -581,136 +587,97 @@ def clusters(
     return result
 
 
-# ---------------------------------------------------------------- pages
+# ---------------------------------------------------------------- for other domains
 
 
 @dataclass(frozen=True)
-class CaseBrief:
-    """A case as a node of a cluster graph: what it is and how many contacts it has."""
+class ContactToControl:
+    """A close or secondary contact not yet under control, with where the person lives."""
 
-    case_no: str
-    classification: str
-    district_name: str
-    reported_on: date
-    onset_on: date | None
-    contacts: dict[str, int]
+    contact_id: int
+    degree: str
+    case_id: int
+    person_id: int
+    person_no: str
+    district_code: str | None
+    street_code: str | None
+    community_id: int | None
 
 
-def case_briefs(
-    session: Session, *, case_nos: Sequence[str], scope: Jurisdiction
-) -> dict[str, CaseBrief]:
-    """The given cases of ``scope`` (others left out) with their contact counts by degree."""
-    found: dict[str, CaseBrief] = {}
-    for batch in people_service.chunks(sorted(set(case_nos))):
-        cases = list(
+def contacts_to_control(
+    session: Session, *, found_from: datetime, found_until: datetime, scope: Jurisdiction
+) -> list[ContactToControl]:
+    """Close and secondary contacts first found in [``found_from``, ``found_until``) who
+    live inside ``scope`` and are not under control yet (quarantine orders them)."""
+    rows = session.execute(
+        select(
+            Contact.id,
+            Contact.degree,
+            Contact.case_id,
+            Person.id,
+            Person.person_no,
+            Person.district_code,
+            Person.street_code,
+            Person.community_id,
+        )
+        .join(Person, Person.id == Contact.person_id)
+        .where(
+            Contact.degree.in_((Degree.close.value, Degree.secondary.value)),
+            Contact.status != ContactStatus.controlled.value,
+            Contact.first_found_at >= found_from,
+            Contact.first_found_at < found_until,
+            person_scope(scope),
+        )
+        .order_by(Contact.person_id, Contact.degree, Contact.id)
+    ).all()
+    return [ContactToControl(*row) for row in rows]
+
+
+def mark_controlled(session: Session, *, contact_ids: Sequence[int], now: datetime) -> None:
+    """The contacts are under control now (their person has an order in force)."""
+    for batch in bulk.chunks(contact_ids):
+        session.execute(
+            update(Contact)
+            .where(Contact.id.in_(batch))
+            .values(status=ContactStatus.controlled.value, updated_at=now)
+            .execution_options(synchronize_session=False)  # no Contact is loaded here
+        )
+
+
+def is_controlled(session: Session, *, person_id: int) -> bool:
+    """Whether the person is a contact already under control (of any case)."""
+    found = session.scalar(
+        select(Contact.id)
+        .where(Contact.person_id == person_id, Contact.status == ContactStatus.controlled.value)
+        .limit(1)
+    )
+    return found is not None
+
+
+def contact_person_nos(
+    session: Session, *, case_ids: Iterable[int], degrees: Sequence[str]
+) -> set[str]:
+    """The registry numbers of the persons who are contacts of ``degrees`` of these cases."""
+    found: set[str] = set()
+    for batch in bulk.chunks(sorted(set(case_ids))):
+        found.update(
             session.scalars(
-                select(Case).where(Case.case_no.in_(batch), *cases_service.scope_conditions(scope))
+                select(Person.person_no)
+                .join(Contact, Contact.person_id == Person.id)
+                .where(Contact.case_id.in_(batch), Contact.degree.in_(degrees))
             )
         )
-        counts = _degree_counts(session, [c.id for c in cases])
-        for c in cases:
-            found[c.case_no] = CaseBrief(
-                case_no=c.case_no,
-                classification=c.classification,
-                district_name=regions.registry().districts[c.district_code].name,
-                reported_on=c.reported_on,
-                onset_on=c.onset_on,
-                contacts={d.value: counts.get((c.id, d.value), 0) for d in Degree},
-            )
     return found
 
 
-@dataclass(frozen=True)
-class CoPresence:
-    """A person at the venue together with a positive: one overlap, masked."""
-
-    person_no: str
-    name: str | None
-    phone: str | None
-    degree: Degree
-    status: ContactStatus
-    overlap_start: datetime
-    overlap_end: datetime
-    minutes: float
-
-
-@dataclass(frozen=True)
-class PositiveAtVenue:
-    case_no: str
-    classification: str
-    visits: list[VisitRead]
-    persons: list[CoPresence]
-
-
-def venue_exposures(
-    session: Session,
-    *,
-    venue_code: str,
-    con: BaseBackend,
-    lake: Path,
-    policy: Policy,
-    scope: Jurisdiction,
-) -> list[PositiveAtVenue]:
-    """Who was at a venue (inside ``scope``, ``NotFound`` otherwise) with a positive: the
-    traced cases of ``scope`` with a co-presence reason there, their own visits there, and
-    each co-present person with the overlap (masked)."""
-    people_service.get_venue(session, venue_code=venue_code, scope=scope)
-    # Reasons are stored as JSON with sorted keys: a substring match narrows the rows,
-    # the parsed reasons decide.
-    needle = json.dumps({"venue_code": venue_code}, ensure_ascii=False)[1:-1]
+def contact_persons_by_district(session: Session, *, degrees: Sequence[str]) -> dict[str, int]:
+    """District code → distinct persons who are contacts of ``degrees`` and live there (a
+    quarantine site's size is planned from it)."""
     rows = session.execute(
-        select(Case, Contact, Person)
-        .join(Case, Case.id == Contact.case_id)
+        select(Person.district_code, func.count(func.distinct(Person.id)))
+        .select_from(Contact)
         .join(Person, Person.id == Contact.person_id)
-        .where(Contact.reasons.contains(needle, autoescape=True))
-        .where(*cases_service.scope_conditions(scope))
-        .order_by(Case.reported_on, Case.case_no, Person.person_no)
-    ).all()
-    cases: dict[str, Case] = {}
-    persons: dict[str, list[CoPresence]] = defaultdict(list)
-    for case, contact, person in rows:
-        for r in json.loads(contact.reasons):
-            if r.get("kind") != "venue" or r.get("venue_code") != venue_code:
-                continue
-            cases[case.case_no] = case
-            start = datetime.fromisoformat(r["overlap_start"])
-            end = datetime.fromisoformat(r["overlap_end"])
-            persons[case.case_no].append(
-                CoPresence(
-                    person_no=person.person_no,
-                    name=mask_name(person.name),
-                    phone=mask_phone(person.phone),
-                    degree=Degree(contact.degree),
-                    status=ContactStatus(contact.status),
-                    overlap_start=start,
-                    overlap_end=end,
-                    minutes=float(r.get("minutes", (end - start).total_seconds() / 60)),
-                )
-            )
-    owners = people_service.persons_by_id(
-        session, [c.person_id for c in cases.values() if c.person_id is not None]
+        .where(Contact.degree.in_(degrees), Person.district_code.is_not(None))
+        .group_by(Person.district_code)
     )
-    windows = []
-    for case in cases.values():
-        owner = owners.get(case.person_id) if case.person_id is not None else None
-        if owner is not None:
-            w = window_of(case, policy)
-            windows.append(query.CaseWindow(case.case_no, owner.person_no, w.start, w.end))
-    timelines = query.timeline(con, lake, windows) if windows else {}
-    venue = people_service.venues_by_code(session, [venue_code]).get(venue_code)
-    result = []
-    for case_no, case in cases.items():
-        visits = [
-            VisitRead(
-                venue_code=v.venue_code,
-                venue_name=venue.name if venue else None,
-                category=venue.category if venue else None,
-                entered_at=v.entered_at,
-                left_at=v.left_at,
-            )
-            for v in timelines.get(case_no, [])
-            if v.venue_code == venue_code
-        ]
-        found = sorted(persons[case_no], key=lambda p: (p.overlap_start, p.person_no))
-        result.append(PositiveAtVenue(case_no, case.classification, visits, found))
-    return result
+    return {str(district): int(n) for district, n in rows}

@@ -256,8 +256,9 @@ def dashboard(
         "testing_round": testing_pages.open_round_card(
             session, lake_root(settings.home), principal
         ),
-        "quarantine": quarantine_pages.board_card(session, principal, now_day),
     }
+    card = quarantine_pages.board_card(session, principal, now_day)
+    context["quarantine"], context["alerts_open"] = card if card else (None, 0)
     return templates.TemplateResponse(
         request, "dashboard.html", context, status_code=400 if error else 200
     )

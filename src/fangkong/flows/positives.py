@@ -1,0 +1,70 @@
+"""A positive registered: the case, then what it sets off above the case registry.
+
+Whoever registers a case — a form, the API, a file import, a testing round — goes through
+here, so that a person under quarantine or home monitoring has their order converted exactly
+once (RULES §3) and their self-report link stops working at the same moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.cases import importer as cases_importer
+from fangkong.cases import service as cases
+from fangkong.cases.schemas import CaseCreate
+from fangkong.monitoring import service as monitoring
+from fangkong.quarantine import conversion
+from fangkong.tabular import ImportReport
+
+if TYPE_CHECKING:
+    from fangkong.cases.models import Case
+
+
+def after_new_cases(
+    session: Session, new: Sequence[Case], *, now: datetime, by: str = "system"
+) -> int:
+    """Convert the orders of the persons who just became cases and end their links;
+    how many orders were converted."""
+    converted = 0
+    for case in new:
+        if case.person_id is None:
+            continue
+        order = conversion.convert_for_case(
+            session,
+            person_id=case.person_id,
+            case_id=case.id,
+            case_no=case.case_no,
+            now=now,
+            by=by,
+        )
+        if order is not None:
+            monitoring.revoke_links(session, order_id=order.id, now=now)
+            converted += 1
+    return converted
+
+
+def register_case(
+    session: Session, *, data: CaseCreate, now: datetime, scope: Jurisdiction
+) -> Case:
+    """A new case (``cases.service.create_case``) and its consequences."""
+    case = cases.create_case(session, data=data, now=now, scope=scope)
+    after_new_cases(session, [case], now=now)
+    return case
+
+
+def import_cases(
+    session: Session, *, data: bytes, filename: str, now: datetime, scope: Jurisdiction
+) -> ImportReport:
+    """A case file (``cases.importer``, all or nothing), then the consequences of the cases
+    it added."""
+    report = cases_importer.import_cases(
+        session, data=data, filename=filename, now=now, scope=scope
+    )
+    added = cases.cases_by_no(session, report.added_keys, scope=scope)
+    after_new_cases(session, added, now=now)
+    return report
