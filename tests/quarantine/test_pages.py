@@ -19,6 +19,7 @@ from fangkong.quarantine import pages, placement, service
 from fangkong.quarantine.models import QuarantineOrder, QuarantineTest, SiteRoom, TransferTask
 from fangkong.storage.db import session_factory
 from tests.conftest import PASSWORD
+from tests.signin import form_login
 
 from .factories import CITY, case, contact, resident, site
 
@@ -628,9 +629,7 @@ def test_the_dashboard_card(client_as: Clients, placed: dict[str, QuarantineOrde
 def test_a_signed_in_browser_posts_with_its_csrf_token(
     anon: TestClient, users: dict[str, str], placed: dict[str, QuarantineOrder]
 ) -> None:
-    signed = anon.post(
-        "/login", data={"username": "cdc", "password": PASSWORD}, follow_redirects=False
-    )
+    signed = form_login(anon, "cdc", PASSWORD)
     assert signed.status_code == 303
     page = anon.get("/quarantine").text
     token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)

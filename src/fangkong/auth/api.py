@@ -25,6 +25,7 @@ from fangkong.auth.schemas import (
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError, InvalidInput
+from fangkong.web.ratelimit import check_sign_in
 
 router = APIRouter(tags=["auth"])
 Admin = Annotated[Principal, Depends(Require("users.manage"))]
@@ -71,6 +72,7 @@ def login(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> MeRead:
+    check_sign_in(request, body.username)
     now = clock.now()
     try:
         user = service.authenticate(
