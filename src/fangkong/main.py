@@ -36,7 +36,7 @@ from fangkong.tracing import pages as tracing_pages
 from fangkong.web import api_docs, ratelimit
 from fangkong.web import pages as web_pages
 from fangkong.web.nul_guard import NulGuard
-from fangkong.web.security_headers import SecurityHeaders
+from fangkong.web.security_headers import SecurityHeaders, for_server_errors
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 log = logging.getLogger("fangkong")
@@ -81,7 +81,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return _error(500, "internal_error", "an internal error occurred; it has been logged")
+        response = _error(500, "internal_error", "an internal error occurred; it has been logged")
+        response.headers.update(for_server_errors())
+        return response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -129,7 +129,7 @@ def test_the_board_for_the_cdc(
     cells = re.findall(r'<td class="num">(\d+)</td>', s01)
     assert cells == ["3", "2", "5", "3", "1", "1"]  # rooms, in use, beds, in, arriving, free
     assert "80%" in s01
-    assert 'style="width: 80.0%"' in s01
+    assert '<rect width="80.0" height="10">' in s01  # the bar, as SVG (no style attribute)
     assert 'href="/quarantine/sites/S01?date=2022-03-23"' in s01
     # today's releases: the household and P-ZD, with what still blocks them
     releases = section(html, "releases")

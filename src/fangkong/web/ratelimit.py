@@ -87,13 +87,12 @@ class Limiter:
             return False
 
     def count(self, hits: list[Hit]) -> None:
-        """Count one attempt against each limit; ``RateLimited`` when one is spent."""
-        waits: list[int] = []
+        """Count one attempt against each limit, or, when one of them is spent, against
+        none (a refused request uses up nothing) and raise ``RateLimited``."""
         try:
-            for hit in hits:
-                if not self._window.hit(hit.limit, hit.scope, hit.key):
-                    stats = self._window.get_window_stats(hit.limit, hit.scope, hit.key)
-                    waits.append(max(1, math.ceil(stats.reset_time - time.time())))
+            waits = [self._wait(hit) for hit in hits if not self._window.test(*_args(hit))]
+            if not waits:
+                waits = [self._wait(hit) for hit in hits if not self._window.hit(*_args(hit))]
         except StorageError:
             log.warning("rate-limit storage unreachable; request let through", exc_info=True)
             return
@@ -102,6 +101,15 @@ class Limiter:
                 "too many requests; try again later (请求过于频繁，请稍后再试)",
                 retry_after=max(waits),
             )
+
+    def _wait(self, hit: Hit) -> int:
+        """Seconds until ``hit`` would be allowed again."""
+        stats = self._window.get_window_stats(*_args(hit))
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+def _args(hit: Hit) -> tuple[RateLimitItem, str, str]:
+    return hit.limit, hit.scope, hit.key
 
 
 def limiter_of(request: Request) -> Limiter:

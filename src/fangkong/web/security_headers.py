@@ -57,6 +57,15 @@ FIXED = {
 }
 
 
+def for_server_errors() -> dict[str, str]:
+    """The headers of a 500 answer: Starlette sends it from outside every middleware."""
+    return {
+        **FIXED,
+        "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+        "cache-control": "no-store",
+    }
+
+
 class SecurityHeaders:
     """ASGI middleware: a fresh CSP nonce per request (``request.state.csp_nonce``), the
     headers above on its response."""
