@@ -21,8 +21,8 @@ snapshot ``pg_dump --snapshot`` dumps, so the counts in the manifest are the dum
 day's new file before it removes the old ones). Holding the lake's lock and the testing
 data's lock (``lake/_lock``, ``lake/testing/_lock``: no import, flush or compaction can
 publish or remove a file meanwhile), the backup hard-links every visible file into
-``lake/_staging/backup-<id>/`` (milliseconds, whatever the lake's size), releases the locks,
-and copies from there at leisure: compaction can remove the originals, the links keep the
+``lake/_staging/backup-<id>/`` (one link per file: no data is copied under the locks),
+releases the locks, and copies from there at leisure: compaction can remove the originals, the links keep the
 snapshot's data. The buffer's files grow by appends, so they are copied (not linked), first,
 under the buffer's append lock (whole lines only). Buffer first, lake second: a batch is
 either still in a buffer file or already in the lake before its buffer file is deleted, so
