@@ -22,13 +22,13 @@ day's new file before it removes the old ones). Holding the lake's lock and the 
 data's lock (``lake/_lock``, ``lake/testing/_lock``: no import, flush or compaction can
 publish or remove a file meanwhile), the backup hard-links every visible file into
 ``lake/_staging/backup-<id>/`` (one link per file: no data is copied under the locks),
-releases the locks, and copies from there at leisure: compaction can remove the originals, the links keep the
-snapshot's data. The buffer's files grow by appends, so they are copied (not linked), first,
-under the buffer's append lock (whole lines only). Buffer first, lake second: a batch is
-either still in a buffer file or already in the lake before its buffer file is deleted, so
-each scan is in the copy of one or the other, never in neither; one caught in both (a
-flush between its write and its delete) is dropped as a duplicate by the restored lake's
-first flush.
+releases the locks, and copies from there at leisure: compaction can remove the originals,
+the links keep the snapshot's data. The buffer's files grow by appends, so they are copied
+(not linked), first, under the buffer's append lock (whole lines only). Buffer first, lake
+second: a batch is either still in a buffer file or already in the lake before its buffer
+file is deleted, so each scan is in the copy of one or the other, never in neither; one
+caught in both (a flush between its write and its delete) is dropped as a duplicate by the
+restored lake's first flush.
 
 The store and the lake are each consistent; they are taken one after the other, not at one
 instant: scans refer to persons by id, and nothing in the store points into the lake.
