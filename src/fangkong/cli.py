@@ -9,6 +9,8 @@ from fangkong.cases import cli as cases_cli
 from fangkong.config import get_settings
 from fangkong.demo import cli as demo_cli
 from fangkong.monitoring import cli as monitoring_cli
+from fangkong.ops import cli as ops_cli
+from fangkong.ops.serving import uvicorn_options
 from fangkong.people import cli as people_cli
 from fangkong.quarantine import cli as quarantine_cli
 from fangkong.scans import cli as scans_cli
@@ -41,6 +43,8 @@ app.add_typer(testing_cli.app, name="testing")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(quarantine_cli.sites_app, name="sites")
 app.add_typer(monitoring_cli.app, name="monitoring")
+app.command("backup")(ops_cli.backup)
+app.command("restore")(ops_cli.restore)
 
 
 @db_app.command("upgrade")
@@ -72,7 +76,7 @@ def serve(
         raise typer.Exit(1) from None
     application = create_app(settings)
     typer.echo(f"fangkong is serving on http://{host}:{port}")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, **uvicorn_options(settings))
 
 
 def main() -> None:

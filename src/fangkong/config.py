@@ -67,6 +67,50 @@ class Settings(BaseSettings):
     spark_master: str = Field(
         default="local[*]", description="Spark master URL when FANGKONG_ENGINE=spark."
     )
+    # Operations (docs/operations.md): rate limits, readiness, the proxy in front.
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where rate-limit counters live: memory:// (one process) or a Redis URL.",
+    )
+    rate_limit_sign_in_ip: str = Field(
+        default="30/minute", description="Sign-in attempts per client address."
+    )
+    rate_limit_sign_in_account: str = Field(
+        default="10/minute", description="Sign-in attempts per account name."
+    )
+    rate_limit_import_caller: str = Field(
+        default="20/minute", description="File imports per API token or browser session."
+    )
+    rate_limit_import_ip: str = Field(
+        default="60/minute", description="File imports per client address."
+    )
+    ready_buffer_max_age: float = Field(
+        default=600,
+        gt=0,
+        description="Seconds the oldest unflushed live scan batch may wait before /readyz "
+        "reports the buffer as stuck.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies (comma-separated addresses, or *) whose X-Forwarded-For and "
+        "X-Forwarded-Proto `fangkong serve` trusts.",
+    )
+
+    @field_validator(
+        "rate_limit_sign_in_ip",
+        "rate_limit_sign_in_account",
+        "rate_limit_import_caller",
+        "rate_limit_import_ip",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate such as 30/minute or 100/hour") from None
+        return value
 
     @field_validator("now")
     @classmethod

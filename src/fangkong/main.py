@@ -22,6 +22,7 @@ from fangkong.deps import open_store
 from fangkong.errors import FangkongError
 from fangkong.monitoring import api as monitoring_api
 from fangkong.monitoring import pages as monitoring_pages
+from fangkong.ops import health
 from fangkong.people import api as people_api
 from fangkong.people import pages as people_pages
 from fangkong.quarantine import api as quarantine_api
@@ -32,8 +33,10 @@ from fangkong.testing import api as testing_api
 from fangkong.testing import pages as testing_pages
 from fangkong.tracing import api as tracing_api
 from fangkong.tracing import pages as tracing_pages
+from fangkong.web import api_docs, ratelimit
 from fangkong.web import pages as web_pages
 from fangkong.web.nul_guard import NulGuard
+from fangkong.web.security_headers import SecurityHeaders, for_server_errors
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 log = logging.getLogger("fangkong")
@@ -78,7 +81,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return _error(500, "internal_error", "an internal error occurred; it has been logged")
+        response = _error(500, "internal_error", "an internal error occurred; it has been logged")
+        response.headers.update(for_server_errors())
+        return response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,14 +93,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="fangkong 防控",
         version=__version__,
         description=API_DESCRIPTION,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=api_docs.OPENAPI_URL,
+        docs_url=None,  # web/api_docs.py serves the vendored Swagger UI
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = open_store(settings)
     install_error_handlers(app)
     app.add_middleware(NulGuard)
+    ratelimit.install(app, settings)
+    # Outermost, so that every answer (a refused upload's 429 too) carries the headers.
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     for router in (
         auth_api.router,
         cases_api.router,
@@ -108,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitoring_api.router,
     ):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(health.router)
+    app.include_router(api_docs.router)
     app.include_router(auth_pages.router)
     app.include_router(web_pages.router)
     app.include_router(people_pages.router)

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from fangkong.auth.deps import COOKIE
 from tests.conftest import PASSWORD
+from tests.signin import form_login
 
 
 def login(c: TestClient, name: str, password: str = PASSWORD) -> dict[str, object]:
@@ -172,17 +173,9 @@ def test_login_page_and_sign_in_redirect(anon: TestClient, users: object) -> Non
     assert r.headers["location"].startswith("/login?next=%2Fcases")
     page = anon.get("/login?next=/cases")
     assert "登录" in page.text
-    r = anon.post(
-        "/login",
-        data={"username": "cdc", "password": "bad", "next": "/cases"},
-        follow_redirects=False,
-    )
+    r = form_login(anon, "cdc", "bad", next="/cases")
     assert r.status_code == 401
     assert "用户名或密码错误" in r.text
-    r = anon.post(
-        "/login",
-        data={"username": "cdc", "password": PASSWORD, "next": "https://evil.example/"},
-        follow_redirects=False,
-    )
+    r = form_login(anon, "cdc", PASSWORD, next="https://evil.example/")
     assert r.status_code == 303
     assert r.headers["location"] == "/"  # no open redirect

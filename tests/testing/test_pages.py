@@ -32,6 +32,7 @@ from fangkong.testing.fhir import LabResult, TubeResult
 from fangkong.testing.lake import outcome_dir
 from fangkong.testing.models import Recall, RoundExemption, TestingRound
 from tests.conftest import NOW, PASSWORD
+from tests.signin import form_login
 
 Clients = Callable[[str], TestClient]
 CITY = bind("city", "3703")
@@ -323,9 +324,7 @@ def test_a_bad_form_shows_the_errors_in_chinese_and_keeps_the_values(
 def test_a_signed_in_browser_posts_the_form_with_its_csrf_token(
     anon: TestClient, users: dict[str, str], town: Path
 ) -> None:
-    signed = anon.post(
-        "/login", data={"username": "cdc", "password": PASSWORD}, follow_redirects=False
-    )
+    signed = form_login(anon, "cdc", PASSWORD)
     assert signed.status_code == 303
     page = anon.get("/testing").text
     token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)

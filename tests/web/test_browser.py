@@ -225,7 +225,9 @@ def test_case_list_filters_with_htmx(page: Watched) -> None:
     p.goto("/cases")
     assert p.locator("#case-table tbody tr").count() == len(SEED)
     p.select_option("select[name=unit]", label="文昌湖区（功能区）")
-    p.wait_for_function("document.querySelectorAll('#case-table tbody tr').length === 1")
+    # A function, not an expression: Playwright evaluates an expression with eval, which the
+    # page's Content-Security-Policy refuses.
+    p.wait_for_function("() => document.querySelectorAll('#case-table tbody tr').length === 1")
     assert "B-04" in p.inner_text("#case-table")
     assert "unit=3703-wch" in p.url  # the filter is in the address, so it can be shared
     assert page.errors == []

@@ -25,6 +25,7 @@ from fangkong.auth.schemas import (
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError, InvalidInput
 from fangkong.flows import accounts
+from fangkong.web.ratelimit import check_sign_in
 
 router = APIRouter(tags=["auth"])
 Admin = Annotated[Principal, Depends(Require("users.manage"))]
@@ -59,6 +60,7 @@ def login(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> MeRead:
+    check_sign_in(request, body.username)
     now = clock.now()
     try:
         user = service.authenticate(

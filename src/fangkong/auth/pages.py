@@ -9,13 +9,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong.auth import audit, service
+from fangkong.auth import audit, login_csrf, service
 from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip, set_session_cookie
 from fangkong.auth.permissions import ROLES
 from fangkong.auth.principal import Principal
 from fangkong.clock import LOCAL_TZ
+from fangkong.config import Settings
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError
+from fangkong.web.ratelimit import RateLimited, check_sign_in
 from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -32,13 +34,32 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _login_page(
+    request: Request,
+    settings: Settings,
+    *,
+    next: str | None,
+    error: str | None = None,
+    username: str = "",
+    status_code: int = 200,
+) -> Response:
+    """The sign-in form with its pre-session CSRF token (``auth/login_csrf.py``)."""
+    token = login_csrf.token_for(request, settings)
+    response = templates.TemplateResponse(
+        request,
+        "auth/login.html",
+        {"next": _safe_next(next), "error": error, "username": username, "login_csrf": token},
+        status_code=status_code,
+    )
+    login_csrf.set_cookie(response, token, settings)
+    return response
+
+
 @router.get(
     "/login", response_class=HTMLResponse, dependencies=[Depends(Public("the sign-in form"))]
 )
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, "auth/login.html", {"next": _safe_next(next), "error": None, "username": ""}
-    )
+def login_form(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    return _login_page(request, settings, next=next)
 
 
 @router.post("/login", dependencies=[Depends(Public("signing in needs no prior sign-in"))])
@@ -50,7 +71,25 @@ def login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str | None, Form(max_length=200)] = None,
 ) -> Response:
+    try:
+        check_sign_in(request, username)
+    except RateLimited as exc:
+        response = _login_page(
+            request, settings, next=next, error=exc.message, username=username, status_code=429
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if not login_csrf.check(request, csrf_token, settings):
+        return _login_page(
+            request,
+            settings,
+            next=next,
+            error="登录页面已过期，请重新输入 (the sign-in form expired; please try again)",
+            username=username,
+            status_code=403,
+        )
     now = clock.now()
     try:
         user = service.authenticate(
@@ -64,10 +103,12 @@ def login(
     except FangkongError as exc:
         # The failed attempt (and a lock-out) must be kept although the page shows an error.
         session.commit()
-        return templates.TemplateResponse(
+        return _login_page(
             request,
-            "auth/login.html",
-            {"next": _safe_next(next), "error": exc.message, "username": username},
+            settings,
+            next=next,
+            error=exc.message,
+            username=username,
             status_code=exc.status,
         )
     raw, _ = service.start_session(
@@ -80,6 +121,7 @@ def login(
     )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, raw, settings)
+    login_csrf.clear_cookie(response)
     return response
 
 

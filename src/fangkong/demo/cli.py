@@ -196,10 +196,11 @@ def demo(
         import uvicorn
 
         from fangkong.main import create_app
+        from fangkong.ops.serving import uvicorn_options
 
         app = create_app(settings)
         console.print(f"fangkong demo is serving on [bold]http://{host}:{port}[/bold]")
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        uvicorn.run(app, host=host, port=port, **uvicorn_options(settings))
 
 
 def _mark(ok: bool) -> str:

@@ -224,6 +224,25 @@ def _read_buffer(path: Path) -> pa.Table:
     return table
 
 
+def oldest_batch_age(lake: Path, *, now: float | None = None) -> float | None:
+    """Seconds since the oldest batch still in the buffer was first written (pending or
+    being flushed), or None when the buffer is empty: what a readiness check watches."""
+    batches = [*_flushing(lake), *_pending(lake)]
+    if not batches:
+        return None
+    oldest = min(_number(p) for p in batches) / 1e6
+    return (now if now is not None else time.time()) - oldest
+
+
+@contextmanager
+def appends_held(lake: Path) -> Iterator[list[Path]]:
+    """The buffer's files (pending and being flushed), while no upload appends to them:
+    a backup copies whole lines. Flushes may go on; they only rename and delete files."""
+    folder = buffer_dir(lake)
+    with _locked(folder / ".lock"):
+        yield [*_flushing(lake), *_pending(lake)]
+
+
 def buffered_rows(lake: Path) -> int:
     return sum(_rows_in(p) for p in [*_pending(lake), *_flushing(lake)])
 

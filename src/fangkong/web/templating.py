@@ -48,3 +48,12 @@ def csrf_input(request: Request) -> Markup:
 
 
 templates.env.globals["csrf_input"] = csrf_input
+
+
+def csp_nonce(request: Request) -> str:
+    """The request's Content-Security-Policy nonce, for a template's ``<style>`` element
+    (``web/security_headers.py``)."""
+    return str(getattr(request.state, "csp_nonce", ""))
+
+
+templates.env.globals["csp_nonce"] = csp_nonce

@@ -62,7 +62,7 @@
       animation: false,
       grid: { left: 44, right: 52, top: 40, bottom: 46 },
       legend: { top: 0, itemWidth: 12, itemHeight: 10, textStyle: { fontSize: 12 } },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: fkTooltip.axis },
       xAxis: {
         type: "category",
         data: x,
@@ -143,9 +143,10 @@
           trigger: "item",
           formatter: (p) => {
             const d = byName[p.name];
-            if (!d) return p.name;
-            const zones = d.zones.length ? "<br><span style='color:#888'>含" + d.zones.join("、") + "</span>" : "";
-            return "<b>" + d.name + "</b><br>当日新增 " + d.new + " 例<br>累计 " + d.total + " 例" + zones;
+            if (!d) return fkTooltip.escape(p.name);
+            const esc = fkTooltip.escape;
+            const zones = d.zones.length ? "<br><span class='muted'>含" + esc(d.zones.join("、")) + "</span>" : "";
+            return "<b>" + esc(d.name) + "</b><br>当日新增 " + esc(d.new) + " 例<br>累计 " + esc(d.total) + " 例" + zones;
           },
         },
         visualMap: {

@@ -16,7 +16,7 @@
       textStyle: { fontFamily: FONT },
       animation: false,
       grid: { left: 48, right: 56, top: 30, bottom: 36 },
-      tooltip: { trigger: "axis" },
+      tooltip: { trigger: "axis", formatter: fkTooltip.axis },
       xAxis: {
         type: "category",
         data: data.days,

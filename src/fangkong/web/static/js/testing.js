@@ -17,7 +17,7 @@
       animation: false,
       grid: { left: 56, right: 64, top: 40, bottom: 46 },
       legend: { top: 0, itemWidth: 12, itemHeight: 10, textStyle: { fontSize: 12 } },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: fkTooltip.axis },
       xAxis: {
         type: "category",
         data: data.hours,

@@ -46,7 +46,8 @@
       tooltip: {
         formatter: (p) => {
           const v = data.visits[p.dataIndex];
-          return "<b>" + v.label + "</b><br>" + v.span + (v.inferred ? "<br><span style='color:#888'>离开时间为推算</span>" : "");
+          const esc = fkTooltip.escape;
+          return "<b>" + esc(v.label) + "</b><br>" + esc(v.span) + (v.inferred ? "<br><span class='muted'>离开时间为推算</span>" : "");
         },
       },
       xAxis: {
@@ -138,12 +139,14 @@
       tooltip: {
         formatter: (p) => {
           if (p.dataType === "edge") {
-            return p.data.source + " — " + p.data.target + "<br>" + p.data.value + (p.data.detail ? "（" + p.data.detail + "）" : "");
+            const esc = fkTooltip.escape;
+            return esc(p.data.source) + " — " + esc(p.data.target) + "<br>" + esc(p.data.value) + (p.data.detail ? "（" + esc(p.data.detail) + "）" : "");
           }
           if (p.dataType !== "node") return "";
           const c = p.data.contacts || {};
+          const esc = fkTooltip.escape;
           return (
-            "<b>" + p.data.name + "</b> " + p.data.district + "<br>报告 " + p.data.reported +
+            "<b>" + esc(p.data.name) + "</b> " + esc(p.data.district) + "<br>报告 " + esc(p.data.reported) +
             "<br>密接 " + (c.close || 0) + " · 次密接 " + (c.secondary || 0) + " · 一般 " + (c.general || 0)
           );
         },

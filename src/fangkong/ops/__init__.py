@@ -1,0 +1,1 @@
+"""Running fangkong: health and readiness checks, backup and restore."""
