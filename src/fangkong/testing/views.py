@@ -1,0 +1,141 @@
+"""Read models of the testing pages and the dashboard: what a page shows, computed here so
+that the interfaces run no queries of their own.
+
+Each function takes the caller's jurisdiction and answers only inside it, as the service's
+reads do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.clock import LOCAL_TZ
+from fangkong.errors import NotFound
+from fangkong.people import service as people
+from fangkong.people.joins import Community, Person
+from fangkong.testing import lists, outcome, service
+from fangkong.testing.models import RoundExemption, TestingRound
+from fangkong.testing.outcome import Level
+from fangkong.testing.texts import aware, local_time, percent, window_text
+
+
+def start_level(scope: Jurisdiction) -> str:
+    """The widest coverage level the caller sees rows of."""
+    if scope.whole_city or scope.kind == "district":
+        return "district"
+    return "community" if scope.kind == "community" else "street"
+
+
+def progress_chart(lake: Path, round_: TestingRound) -> dict[str, Any]:
+    """The hourly samples and the cumulative persons sampled, as the chart draws them."""
+    rows = lists.progress(lake, round_)
+    hours = [aware(r["hour_start"]).astimezone(LOCAL_TZ) for r in rows]
+    return {
+        "hours": [f"{h.month}/{h.day} {h:%H}:00" for h in hours],
+        "samples": [int(r["samples"]) for r in rows],
+        "cumulative": [int(r["persons_cumulative"]) for r in rows],
+        "due": round_.due_count,
+    }
+
+
+def list_count(
+    lake: Path,
+    round_: TestingRound,
+    states: Sequence[str],
+    community_id: int | None,
+    scope: Jurisdiction,
+) -> int:
+    """All the list's persons in the caller's area (the page shows the first ones)."""
+    table = outcome.read_status(lake, round_.code, community_id=community_id, states=states)
+    places = table.select(["district_code", "street_code", "community_id"]).to_pydict()
+    return sum(
+        scope.covers(city_code=round_.city_code, district_code=d, street_code=s, community_id=c)
+        for d, s, c in zip(
+            places["district_code"], places["street_code"], places["community_id"], strict=True
+        )
+    )
+
+
+def exemption_reasons(
+    session: Session, round_: TestingRound, person_nos: Sequence[str]
+) -> dict[str, str]:
+    """The exemption reason (in Chinese) of each listed person who has one: exemptions
+    recorded since the last apply still list the person as missing, and the page says so."""
+    if not person_nos:
+        return {}
+    rows = session.execute(
+        select(Person.person_no, RoundExemption.reason)
+        .join(Person, Person.id == RoundExemption.person_id)
+        .where(RoundExemption.round_id == round_.id, Person.person_no.in_(person_nos))
+    ).all()
+    return {no: service.EXEMPT_REASONS.get(reason, reason) for no, reason in rows}
+
+
+def community_of_list(session: Session, community_id: int, scope: Jurisdiction) -> Community | None:
+    """The community a list is narrowed to, or None when it is not in the caller's area."""
+    try:
+        return people.get_community(session, community_id=community_id, scope=scope)
+    except NotFound:
+        return None
+
+
+@dataclass
+class RoundCard:
+    """The dashboard's card of the open round: its progress in the caller's area."""
+
+    code: str
+    name: str
+    window: str
+    applied: bool
+    due: int
+    sampled: int = 0
+    rate: str = ""
+    target: int = 0  # the rate's denominator, for the bar
+    applied_at: str = ""
+    chart: dict[str, Any] | None = field(default=None)
+
+
+def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundCard | None:
+    """The latest open round in the caller's area and its progress there; None when there
+    is none."""
+    round_ = next(
+        # A site's daily round is the site's business, not the city's round.
+        (
+            r
+            for r in service.list_rounds(session, scope=scope)
+            if r.status == "open" and r.kind != "quarantine"
+        ),
+        None,
+    )
+    if round_ is None:
+        return None
+    card = RoundCard(
+        code=round_.code,
+        name=round_.name,
+        window=window_text(round_.starts_at, round_.ends_at),
+        applied=round_.applied_at is not None,
+        due=round_.due_count,
+    )
+    if round_.applied_at is None:
+        return card
+    level = "city" if scope.whole_city else start_level(scope)
+    try:
+        rows = lists.coverage(lake, round_, level=cast(Level, level), parent=None, scope=scope)
+    except NotFound:  # the outcome files are gone: show the round without figures
+        card.applied = False
+        return card
+    card.due = sum(int(r["due"]) for r in rows)
+    card.sampled = sum(int(r["sampled"]) for r in rows)
+    exempt = sum(int(r["exempt"]) for r in rows)
+    card.rate = percent(card.sampled, card.due - exempt)
+    card.target = card.due - exempt
+    card.applied_at = local_time(round_.applied_at)
+    card.chart = progress_chart(lake, round_)  # the whole round's hours
+    return card
