@@ -53,3 +53,31 @@ def test_only_people_writes_the_registry() -> None:
 def test_the_check_sees_a_write() -> None:
     """The check itself can fail: a write of the registry in people/ is seen as one."""
     assert any("Person" in w for w in _writes(SRC / "people" / "service.py"))
+
+
+def _pages() -> list[Path]:
+    """Every page module: ``pages.py`` or a module of a ``pages/`` package."""
+    return [p for p in SRC.rglob("*.py") if p.stem == "pages" or p.parent.name == "pages"]
+
+
+def _rollbacks(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{path.relative_to(SRC)}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "rollback"
+    ]
+
+
+def test_pages_undo_forms_through_the_forms_helper() -> None:
+    """A page that stops a form undoes its work with ``web.forms.undone_on_error`` (or
+    ``attempt``), never by hand (docs/architecture.md, "Forms on pages")."""
+    pages = _pages()
+    assert len(pages) > 8  # the walk found the pages
+    assert [r for p in pages for r in _rollbacks(p)] == []
+
+
+def test_the_rollback_check_sees_one() -> None:
+    assert _rollbacks(SRC / "web" / "forms.py")  # the helper itself rolls back

@@ -17,6 +17,7 @@ from fangkong.clock import LOCAL_TZ
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError
+from fangkong.web import forms
 from fangkong.web.ratelimit import RateLimited, check_sign_in
 from fangkong.web.templating import templates
 
@@ -156,7 +157,7 @@ def password_change(
     if new_password != confirm_password:
         error = "两次输入的新密码不一致"
     else:
-        try:
+        with forms.undone_on_error(session) as undone:
             user = service.get_user(session, username=principal.name)
             service.change_password(
                 session,
@@ -174,9 +175,7 @@ def password_change(
                 entity_type="user",
                 entity_id=principal.name,
             )
-        except FangkongError as exc:
-            session.rollback()
-            error = exc.message
+        error = undone.error.message if undone.error else None
     return templates.TemplateResponse(
         request,
         "auth/password.html",

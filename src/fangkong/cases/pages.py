@@ -37,6 +37,8 @@ from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
 from fangkong.flows import positives
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
+from fangkong.web import forms
+from fangkong.web.forms import FieldsDep
 from fangkong.web.templating import templates
 
 if TYPE_CHECKING:
@@ -193,15 +195,6 @@ def _choices(settings: Settings, policy: Policy, scope: Jurisdiction) -> dict[st
     }
 
 
-async def _posted(request: Request) -> dict[str, str]:
-    """The submitted form, trimmed (read here so that the handlers can stay synchronous)."""
-    form = await request.form()
-    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-
-
-FormDep = Annotated[dict[str, str], Depends(_posted)]
-
-
 def _pick(form: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
     return {name: form.get(name, "") for name in names}
 
@@ -337,7 +330,7 @@ def case_new(
 @router.post("/cases/new", response_class=HTMLResponse)
 def case_create(
     request: Request,
-    form: FormDep,
+    form: FieldsDep,
     session: SessionDep,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -348,12 +341,13 @@ def case_create(
     scope = principal.jurisdiction
     try:
         data = CaseCreate.model_validate({k: v for k, v in values.items() if v})
-        case = positives.register_case(session, data=data, now=clock.now(), scope=scope)
     except ValidationError as exc:
         return _render_new(request, settings, policy, scope, values, validation_errors(exc), 422)
-    except FangkongError as exc:
-        session.rollback()
-        return _render_new(request, settings, policy, scope, values, domain_errors(exc), 422)
+    with forms.undone_on_error(session) as undone:
+        case = positives.register_case(session, data=data, now=clock.now(), scope=scope)
+    if undone.error:
+        errors = domain_errors(undone.error)
+        return _render_new(request, settings, policy, scope, values, errors, 422)
     return RedirectResponse(f"/cases/{case.case_no}?done=created", status_code=303)
 
 
@@ -458,7 +452,7 @@ def case_detail(
 def case_edit(
     request: Request,
     case_no: str,
-    form: FormDep,
+    form: FieldsDep,
     session: SessionDep,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -478,12 +472,16 @@ def case_edit(
     given = _changes(_current(read), submitted)
     if not given:
         return RedirectResponse(f"/cases/{case_no}?done=unchanged", status_code=303)
+    errors: dict[str, list[str]] = {}
     try:
         data = CaseUpdate.model_validate(given)
-        service.update_case(session, case_no=case_no, data=data, now=clock.now(), scope=scope)
-    except (ValidationError, FangkongError) as exc:
-        session.rollback()
-        errors = validation_errors(exc) if isinstance(exc, ValidationError) else domain_errors(exc)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+    else:
+        with forms.undone_on_error(session) as undone:
+            service.update_case(session, case_no=case_no, data=data, now=clock.now(), scope=scope)
+        errors = domain_errors(undone.error) if undone.error else {}
+    if errors:
         return _render_case(
             request,
             session,
@@ -517,11 +515,10 @@ def _day_event(
         message = "请填写日期（YYYY-MM-DD）"
     else:
         action = service.convert_case if kind == "converted" else service.discharge_case
-        try:
+        with forms.undone_on_error(session) as undone:
             action(session, case_no=case_no, on=on, now=clock.now(), scope=principal.jurisdiction)
-        except FangkongError as exc:
-            session.rollback()
-            message = _event_message(exc)
+        if undone.error:
+            message = _event_message(undone.error)
         else:
             return RedirectResponse(f"/cases/{case_no}?done={kind}", status_code=303)
     return _render_case(
@@ -553,7 +550,7 @@ def _event_message(exc: FangkongError) -> str:
 def case_convert(
     request: Request,
     case_no: str,
-    form: FormDep,
+    form: FieldsDep,
     session: SessionDep,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -577,7 +574,7 @@ def case_convert(
 def case_discharge(
     request: Request,
     case_no: str,
-    form: FormDep,
+    form: FieldsDep,
     session: SessionDep,
     settings: SettingsDep,
     policy: PolicyDep,

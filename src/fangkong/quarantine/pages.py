@@ -35,6 +35,8 @@ from fangkong.quarantine import page_views as views
 from fangkong.quarantine import placement, releases, service, site_swabs, sites
 from fangkong.quarantine.models import QuarantineOrder, TransferTask
 from fangkong.quarantine.status import STATUS_LABELS, OrderStatus
+from fangkong.web import forms
+from fangkong.web.forms import FormDep, text
 from fangkong.web.templating import templates
 
 if TYPE_CHECKING:
@@ -65,19 +67,6 @@ DONE_MESSAGES = {
 
 
 # ---------------------------------------------------------------- shared
-
-
-async def _form(request: Request) -> FormData:
-    """The submitted form (read here so that the handlers can stay synchronous)."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def parse_day(value: str | None, today: date) -> date | None:
@@ -183,7 +172,7 @@ def board_page(
 
 def _form_day(form: FormData, now_day: date) -> date | None:
     try:
-        return parse_day(_text(form, "date"), now_day) or now_day
+        return parse_day(text(form, "date"), now_day) or now_day
     except ValueError:
         return None
 
@@ -193,7 +182,7 @@ def _action_day(form: FormData, now_day: date) -> tuple[date, str]:
     would be released before their time)."""
     day = _form_day(form, now_day)
     if day is None:
-        return now_day, _day_error(_text(form, "date"), now_day)
+        return now_day, _day_error(text(form, "date"), now_day)
     if day > now_day:
         return day, f"{day} 尚未到来：只能为今天或之前的日期生成计划、解除隔离。"
     return day, ""
@@ -212,7 +201,7 @@ def plan_page(
     day, error = _action_day(form, now_day)
     if error:
         return _render_board(request, session, principal, day, now_day, error=error, status=422)
-    try:
+    with forms.undone_on_error(session) as undone:
         result = quarantine_day.plan_day(
             session,
             day=day,
@@ -220,13 +209,12 @@ def plan_page(
             now=clock.now(),
             actor=principal.name,
             scope=principal.jurisdiction,
-            split_households=bool(_text(form, "split_households")),
+            split_households=bool(text(form, "split_households")),
         )
-    except FangkongError as exc:
-        session.rollback()
-        error = f"未能生成隔离计划：{exc.message}"
+    if undone.error:
+        error = f"未能生成隔离计划：{undone.error.message}"
         return _render_board(
-            request, session, principal, day, now_day, error=error, status=exc.status
+            request, session, principal, day, now_day, error=error, status=undone.error.status
         )
     plan = views.plan_result(session, result)
     return _render_board(request, session, principal, day, now_day, plan=plan)
@@ -240,15 +228,14 @@ def release_page(
     day, error = _action_day(form, now_day)
     if error:
         return _render_board(request, session, principal, day, now_day, error=error, status=422)
-    try:
+    with forms.undone_on_error(session) as undone:
         result = releases.release_day(
             session, day=day, now=clock.now(), actor=principal.name, scope=principal.jurisdiction
         )
-    except FangkongError as exc:
-        session.rollback()
-        error = f"未能解除隔离：{exc.message}"
+    if undone.error:
+        error = f"未能解除隔离：{undone.error.message}"
         return _render_board(
-            request, session, principal, day, now_day, error=error, status=exc.status
+            request, session, principal, day, now_day, error=error, status=undone.error.status
         )
     released = views.release_result(session, result)
     return _render_board(request, session, principal, day, now_day, released=released)
@@ -272,7 +259,7 @@ def _task_or_error(
 
 def _dispatch_values(form: FormData) -> tuple[dict[str, Any], str]:
     """Vehicle, team and pickup time from the form (blank keeps what the task has)."""
-    vehicle, team, when = (_text(form, n) for n in ("vehicle", "team", "pickup_at"))
+    vehicle, team, when = (text(form, n) for n in ("vehicle", "team", "pickup_at"))
     if len(vehicle) > 32:
         return {}, "车牌号最多 32 个字符。"
     if len(team) > 64:
@@ -305,11 +292,10 @@ def dispatch_page(
     values, error = _dispatch_values(form)
     status = 422
     if not error:
-        try:
+        with forms.undone_on_error(session) as undone:
             placement.dispatch(found, **values)
-        except FangkongError as exc:
-            session.rollback()
-            error, status = _task_error(task_no, exc), exc.status
+        if undone.error:
+            error, status = _task_error(task_no, undone.error), undone.error.status
     if error:
         return _render_board(request, session, principal, day, now_day, error=error, status=status)
     return RedirectResponse(
@@ -337,13 +323,12 @@ def transfer_done_page(
         return found
     now_day = today(clock)
     day = _form_day(form, now_day) or now_day
-    try:
+    with forms.undone_on_error(session) as undone:
         placement.transfer_done(session, found, now=clock.now(), actor=principal.name)
-    except FangkongError as exc:
-        session.rollback()
-        error = _task_error(task_no, exc)
+    if undone.error:
+        error = _task_error(task_no, undone.error)
         return _render_board(
-            request, session, principal, day, now_day, error=error, status=exc.status
+            request, session, principal, day, now_day, error=error, status=undone.error.status
         )
     return RedirectResponse(
         _back_to_board(day.isoformat(), done="arrived", task=task_no), status_code=303
@@ -462,7 +447,7 @@ def _change(
     found = _order_or_error(request, session, principal, order_no)
     if isinstance(found, Response):
         return found
-    why = _text(form, "why")
+    why = text(form, "why")
     error, status = "", 422
     if not why:
         error = "请填写原因。"
@@ -471,10 +456,9 @@ def _change(
     else:
         change = service.mark_lost if which == "lost" else service.mark_found
         label = STATUS_LABELS.get(OrderStatus(found.status), found.status)
-        try:
+        with forms.undone_on_error(session) as undone:
             change(found, now=clock.now(), actor=principal.name, why=why)
-        except FangkongError:  # the status machine refused the move
-            session.rollback()
+        if undone.error:  # the status machine refused the move
             refused = "不能登记失访" if which == "lost" else "不是失访状态"
             error = f"隔离令当前为“{label}”，{refused}。"
             status = 409

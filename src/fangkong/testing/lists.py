@@ -40,6 +40,8 @@ RECALL_LABELS = {
     "cleared": "复核阴性",
     "positive": "复核阳性",
 }
+# The states of the outcome each list shows.
+LIST_STATES = {"missing": ("missing",), "recall": ("pool_positive",), "retest": ("retest",)}
 LIST_TITLES = {"missing": "未检人员名单", "recall": "混管阳性待复核名单", "retest": "需重采名单"}
 LIST_LIMIT = 20_000  # one community's list; a city's is an export, not a page
 

@@ -30,6 +30,8 @@ from fangkong.people.masking import mask_name
 from fangkong.regions import service as regions
 from fangkong.tracing import notice, service, views
 from fangkong.tracing.rules import ContactStatus, Degree
+from fangkong.web import forms
+from fangkong.web.forms import FieldsDep
 from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -64,14 +66,6 @@ def _lake(settings: SettingsDep) -> Iterator[service.Lake]:
 
 
 LakeDep = Annotated[service.Lake, Depends(_lake)]
-
-
-async def _posted(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-
-
-FormDep = Annotated[dict[str, str], Depends(_posted)]
 
 
 def _not_found(
@@ -268,7 +262,7 @@ def case_trace(
     lake: LakeDep,
     principal: Writer,
 ) -> Response:
-    try:
+    with forms.undone_on_error(session, NotFound) as undone:
         report = service.trace_cases(
             session,
             case_nos=[case_no],
@@ -278,8 +272,7 @@ def case_trace(
             now=clock.now(),
             scope=principal.jurisdiction,
         )
-    except NotFound:
-        session.rollback()
+    if undone.error:
         return _not_found(request, f"未找到病例 {case_no}。", ("/cases", "返回病例列表"))
     read = report.cases[0]
     query = urlencode(
@@ -293,7 +286,7 @@ def contact_status(
     request: Request,
     case_no: str,
     person_no: str,
-    form: FormDep,
+    form: FieldsDep,
     session: SessionDep,
     clock: ClockDep,
     principal: Writer,
@@ -303,7 +296,7 @@ def contact_status(
     except ValueError:
         back = (f"/cases/{case_no}/contacts", "返回密接列表")
         return _not_found(request, "请选择状态：新发现、已通知或已管控。", back, 422)
-    try:
+    with forms.undone_on_error(session, NotFound) as undone:
         service.set_status(
             session,
             case_no=case_no,
@@ -312,8 +305,7 @@ def contact_status(
             now=clock.now(),
             scope=principal.jurisdiction,
         )
-    except NotFound:
-        session.rollback()
+    if undone.error:
         return _not_found(
             request, f"病例 {case_no} 没有接触者 {person_no}。", ("/cases", "返回病例列表")
         )

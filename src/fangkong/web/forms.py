@@ -3,12 +3,14 @@ a pager for long lists, and showing an error on the page the person came from.
 
 A page handler owns the request's unit of work (``SessionDep`` commits when it returns), so
 when a domain error stops a form, the work done so far is rolled back before the page is
-shown again with the message (``attempt``): a half-applied form never reaches the store.
+shown again with the message (``undone_on_error``, or ``attempt`` for a handler whose work is
+one call): a half-applied form never reaches the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -36,6 +38,15 @@ async def read_form(request: Request) -> FormData:
 
 
 FormDep = Annotated[FormData, Depends(read_form)]
+
+
+async def read_fields(request: Request) -> dict[str, str]:
+    """The submitted form's text fields, trimmed (a repeated field keeps its last value)."""
+    form = await request.form()
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+FieldsDep = Annotated[dict[str, str], Depends(read_fields)]
 
 
 def text(form: FormData, name: str) -> str:
@@ -123,6 +134,32 @@ def pager(path: str, params: Mapping[str, str], at: int, total: int, size: int =
     )
 
 
+@dataclass
+class Undone:
+    """What stopped a form's work (``error``), once ``undone_on_error`` has rolled it back."""
+
+    error: FangkongError | None = None
+
+
+@contextmanager
+def undone_on_error(session: Session, *catch: type[FangkongError]) -> Iterator[Undone]:
+    """Run a form's writes; when a domain error (of the kinds in ``catch``, any by default)
+    stops them, roll the request's work back and keep the error for the page to show::
+
+        with forms.undone_on_error(session) as undone:
+            service.do(session, ...)
+        if undone.error:
+            return render(..., error=undone.error.message, status=undone.error.status)
+    """
+    undone = Undone()
+    kinds: tuple[type[FangkongError], ...] = catch or (FangkongError,)
+    try:
+        yield undone
+    except kinds as exc:
+        session.rollback()
+        undone.error = exc
+
+
 def attempt(
     session: Session,
     action: Callable[[], Response],
@@ -132,8 +169,7 @@ def attempt(
 ) -> Response:
     """Run a form's ``action``; when a domain error stops it, roll the request's work back
     and show the page again (``shown(message, status)``) with the error's message."""
-    try:
+    with undone_on_error(session) as undone:
         return action()
-    except FangkongError as exc:
-        session.rollback()
-        return shown(f"{prefix}{exc.message}", exc.status)
+    assert undone.error is not None  # the block returns unless an error was caught
+    return shown(f"{prefix}{undone.error.message}", undone.error.status)

@@ -25,7 +25,7 @@ from fangkong.lake.layout import lake_root
 from fangkong.policy import Policy, RuleRef
 from fangkong.quarantine import pages as quarantine_pages
 from fangkong.regions import service as regions
-from fangkong.testing import pages as testing_pages
+from fangkong.testing import views as testing_views
 from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -253,9 +253,11 @@ def dashboard(
         "units": unit_rows,
         "bulletin": bulletin,
         "chart": chart,
-        "testing_round": testing_pages.open_round_card(
-            session, lake_root(settings.home), principal
-        ),
+        "testing_round": testing_views.open_round_card(
+            session, lake_root(settings.home), principal.jurisdiction
+        )
+        if principal.can("testing.read")
+        else None,
     }
     card = quarantine_pages.board_card(session, principal, now_day)
     context["quarantine"], context["alerts_open"] = card if card else (None, 0)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import Principal
@@ -23,8 +22,6 @@ from fangkong.testing import lists, service, views
 from fangkong.testing.models import TestingRound
 from fangkong.testing.outcome import Level
 from fangkong.testing.pages.common import (
-    DONE_MESSAGES,
-    SHOWN_POINTS,
     LakeDep,
     Planner,
     Reader,
@@ -45,9 +42,19 @@ from fangkong.testing.texts import (
     window_text,
 )
 from fangkong.tracing import service as tracing_service
+from fangkong.web import forms
 from fangkong.web.templating import templates
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 router = APIRouter(include_in_schema=False)
+
+SHOWN_POINTS = 200
+DONE_MESSAGES = {
+    "created": "轮次已创建：应检人员名单已生成，采样点已按人口规划。",
+    "closed": "已结束采样：此后上传的采样记录将被拒绝；检测结果仍可上传和应用。",
+}
 
 
 def _drill(level: str, parent: str, scope: Jurisdiction) -> tuple[str, str | None]:
@@ -280,7 +287,7 @@ def round_apply(
     lake = tracing_service.open_lake(
         home=settings.home, engine=settings.engine, spark_master=settings.spark_master
     )
-    try:
+    with forms.undone_on_error(session) as undone:
         report = rounds.apply_round(
             session,
             round_,
@@ -290,9 +297,8 @@ def round_apply(
             scope=principal.jurisdiction,
             con=lake.con,
         )
-    except FangkongError as exc:
-        session.rollback()
-        round_ = round_in_scope(session, code, principal)
+    if undone.error is not None:
+        round_ = round_in_scope(session, code, principal)  # as it was before the attempt
         assert round_ is not None
         return _render_round(
             request,
@@ -301,8 +307,8 @@ def round_apply(
             policy,
             principal,
             round_,
-            error=f"未能应用检测结果：{exc.message}",
-            status=exc.status,
+            error=f"未能应用检测结果：{undone.error.message}",
+            status=undone.error.status,
         )
     query = {
         "done": "applied",

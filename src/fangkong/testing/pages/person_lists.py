@@ -4,11 +4,11 @@ record a re-sample or an exemption."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, SessionDep
@@ -17,9 +17,6 @@ from fangkong.testing import apply as applying
 from fangkong.testing import lists, service, views
 from fangkong.testing.models import TestingRound
 from fangkong.testing.pages.common import (
-    LIST_HINTS,
-    LIST_STATES,
-    SHOWN_ROWS,
     Exempter,
     LakeDep,
     Reader,
@@ -30,10 +27,21 @@ from fangkong.testing.pages.common import (
     round_in_scope,
 )
 from fangkong.testing.texts import local_time
+from fangkong.web import forms
 from fangkong.web.forms import FormDep, text
 from fangkong.web.templating import templates
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 router = APIRouter(include_in_schema=False)
+
+LIST_HINTS = {
+    "missing": "应检未检、也未登记免检的人员：请电话或入户通知其到采样点采样。",
+    "recall": "所在混管检测阳性的人员：立即就地管控，单管单采复核；复采后点击“已复采”。",
+    "retest": "样本无法检测（无效管）且之后未再采样的人员：请通知其重新采样。",
+}
+SHOWN_ROWS = 500  # a page lists this many; the rest is the Excel export
 
 
 def _community_id(value: str) -> int | None:
@@ -67,7 +75,7 @@ def _render_list(
     rows: list[lists.Listed] = []
     count = 0
     if applied:
-        states = LIST_STATES[which]
+        states = lists.LIST_STATES[which]
         rows = lists.listed(
             session,
             lake,
@@ -135,7 +143,7 @@ def person_list(
     round_ = round_in_scope(session, code, principal)
     if round_ is None:
         return no_round_page(request, code)
-    if which not in LIST_STATES:
+    if which not in lists.LIST_STATES:
         return error_page(request, "没有这种名单。", (f"/testing/rounds/{code}", "返回轮次"))
     message = ""
     if done == "resampled":
@@ -234,7 +242,7 @@ def exemption_create(
     elif len(note) > 200:
         error = "备注最多 200 个字符。"
     else:
-        try:
+        with forms.undone_on_error(session) as undone:
             service.exempt(
                 session,
                 round_,
@@ -245,12 +253,10 @@ def exemption_create(
                 now=clock.now(),
                 scope=principal.jurisdiction,
             )
-        except NotFound:
-            session.rollback()
+        if isinstance(undone.error, NotFound):
             error = f"未找到人员 {person_no}。"
-        except FangkongError as exc:
-            session.rollback()
-            error = f"未能登记免检：{exc.message}"
+        elif undone.error is not None:
+            error = f"未能登记免检：{undone.error.message}"
     if error:
         round_ = round_in_scope(session, code, principal)
         assert round_ is not None

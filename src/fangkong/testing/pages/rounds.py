@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import OutsideJurisdiction, Principal
@@ -21,15 +20,7 @@ from fangkong.lake.layout import lake_root
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 from fangkong.testing import service
-from fangkong.testing.pages.common import (
-    FIELD_LABELS,
-    FORM_ERROR,
-    FORM_FIELDS,
-    Errors,
-    Planner,
-    Reader,
-    outcome_counts,
-)
+from fangkong.testing.pages.common import Planner, Reader, outcome_counts
 from fangkong.testing.texts import (
     KIND_LABELS,
     KIND_TITLES,
@@ -40,10 +31,30 @@ from fangkong.testing.texts import (
     pool_text,
     window_text,
 )
+from fangkong.web import forms
 from fangkong.web.forms import FormDep, text
 from fangkong.web.templating import templates
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 router = APIRouter(include_in_schema=False)
+
+FORM_ERROR = "_form"
+FIELD_LABELS = {
+    "code": "轮次编号",
+    "name": "名称",
+    "kind": "检测类型",
+    "areas": "检测区域",
+    "starts_at": "开始时间",
+    "ends_at": "结束时间",
+    "pool_mode": "混采方式",
+    "pool_size": "混采规模",
+    "three_stage": "三阶段复核",
+}
+FORM_FIELDS = ("code", "name", "kind", "starts_at", "ends_at", "pool_mode", "pool_size")
+
+Errors = dict[str, list[str]]
 
 
 def _area_choices(settings: Settings, scope: Jurisdiction) -> list[dict[str, Any]]:
@@ -243,7 +254,7 @@ def round_create(
     city = regions.city(settings.city).code
     spec, errors = _spec(values, areas, three_stage, city)
     if spec is not None:
-        try:
+        with forms.undone_on_error(session) as undone:
             round_ = service.create_round(
                 session,
                 spec,
@@ -253,11 +264,9 @@ def round_create(
                 actor=principal.name,
                 scope=principal.jurisdiction,
             )
-        except FangkongError as exc:
-            session.rollback()
-            errors = create_errors(exc, policy)
-        else:
+        if undone.error is None:
             return RedirectResponse(f"/testing/rounds/{round_.code}?done=created", status_code=303)
+        errors = create_errors(undone.error, policy)
     return _render_rounds(
         request,
         session,
