@@ -323,6 +323,11 @@ def close_tube(
     return TubeClosed(tube_barcode=barcode, closed=closed)
 
 
+async def _body(request: Request) -> bytes:
+    """The raw body, read on the event loop (the one thing that awaits)."""
+    return await request.body()
+
+
 @router.post(
     "/rounds/{code}/results",
     response_model=ResultImportRead,
@@ -338,15 +343,16 @@ def close_tube(
         }
     },
 )
-async def add_results(
+def add_results(
     code: Annotated[str, CODE],
     request: Request,
+    body: Annotated[bytes, Depends(_body)],
     session: SessionDep,
     lake: LakeDep,
     principal: Lab,
 ) -> ResultImportRead:
+    # Plain def: parsing a large bundle and writing the lake run in the thread pool.
     round_ = service.round_for_lab(session, code=code, scope=principal.jurisdiction)
-    body = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == FHIR_JSON:
         found = parse_bundle(body)
