@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from datetime import UTC
 from pathlib import Path as FilePath
 from pathlib import PurePath
@@ -20,6 +19,7 @@ from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import InvalidInput, NotFound
 from fangkong.flows import rounds
+from fangkong.lake import staging
 from fangkong.lake.layout import lake_root
 from fangkong.people.joins import Person
 from fangkong.people.masking import mask_name, mask_phone
@@ -217,8 +217,7 @@ def _upload(file: UploadFile, lake: FilePath) -> tuple[FilePath, str]:
     suffix = PurePath(name).suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InvalidInput(f"{name}: upload a .csv or .parquet file")
-    folder = lake / "_staging" / f"upload-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
+    folder = staging.new_folder(lake, "upload-")
     target = folder / name
     with target.open("wb") as out:
         shutil.copyfileobj(file.file, out)
