@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fangkong.clock import Clock, clock_from_settings
 from fangkong.config import Settings
 from fangkong.policy import Policy, load_policy
-from fangkong.storage.db import create_store_engine, session_factory
+from fangkong.storage.db import POOL_CAPACITY, create_store_engine, session_factory
 from fangkong.storage.migrate import ensure_current
 
 
@@ -66,11 +66,23 @@ def get_policy(request: Request) -> Policy:
     return load_policy(request.app.state.settings.policy)
 
 
+# At most this many requests hold a store session at once; the others wait on the event
+# loop, not in a worker thread. A request takes its session's connection in one worker
+# thread and needs another thread later (its endpoint, the commit): were requests allowed
+# to wait for a connection inside threads, every thread could end up waiting for a
+# connection held by a request that waits for a thread. Below the pool's capacity (the
+# rest is for the readiness probe and the like) no thread ever waits for a connection; and
+# below the thread pool's 40 threads, sessionless requests (/login, /healthz, static
+# files) always find a thread. docs/operations.md has the whole argument.
+REQUEST_SESSIONS = POOL_CAPACITY - 4
+
 # scope="function": the session commits when the handler returns, before the response is
 # sent, so a browser following a redirect after a write never arrives before the commit.
 # Every user of the session must use this same dependency (the scope is part of FastAPI's
 # cache key), so that a request has one session.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SessionDep = Annotated[
+    Session, Depends(get_session, scope="function", max_concurrency=REQUEST_SESSIONS)
+]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -20,6 +23,9 @@ from fangkong.cases import api as cases_api
 from fangkong.config import Settings, get_settings
 from fangkong.deps import open_store
 from fangkong.errors import FangkongError
+from fangkong.lake import staging
+from fangkong.lake.layout import lake_root
+from fangkong.lake.writer import STALE_SECONDS
 from fangkong.monitoring import api as monitoring_api
 from fangkong.monitoring import pages as monitoring_pages
 from fangkong.ops import health
@@ -86,6 +92,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On start: remove the staging folders killed imports and uploads left (their process
+    has ended), rather than an hour later by the next writer."""
+    lake = lake_root(app.state.settings.home)
+    removed = await anyio.to_thread.run_sync(
+        lambda: staging.remove_abandoned(lake, older_than=STALE_SECONDS)
+    )
+    if removed:
+        log.warning("removed %d staging folder(s) left by ended processes", len(removed))
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_secret()
@@ -96,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=api_docs.OPENAPI_URL,
         docs_url=None,  # web/api_docs.py serves the vendored Swagger UI
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.store = open_store(settings)

@@ -72,9 +72,89 @@ def test_flush_is_due_by_rows_or_age(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert service.flush_due(tmp_path, now=created + service.FLUSH_SECONDS)
 
 
-def test_a_torn_last_line_is_ignored(tmp_path: Path) -> None:
+def _pending(lake: Path) -> Path:
+    (pending,) = (lake / "_buffer").glob("scans-*.jsonl")
+    return pending
+
+
+def _set_aside(lake: Path) -> list[bytes]:
+    folder = lake / "_buffer" / service.SET_ASIDE
+    return [
+        line for p in sorted(folder.glob("scans-*.jsonl")) for line in p.read_bytes().splitlines()
+    ]
+
+
+def _in_lake(*batches: pa.Table) -> list[tuple[object, ...]]:
+    return sorted(tuple(r.values()) for b in batches for r in b.to_pylist())
+
+
+TORN = b'{"person_id": "P9", "ven'  # a crash before fsync: never acknowledged
+
+
+def test_a_torn_last_line_is_set_aside(tmp_path: Path) -> None:
     service.append(tmp_path, batch(0, 2))
-    (pending,) = (tmp_path / "_buffer").glob("scans-*.jsonl")
-    with pending.open("ab") as handle:
-        handle.write(b'{"person_id": "P9", "ven')  # a crash before fsync: never acknowledged
+    with _pending(tmp_path).open("ab") as handle:
+        handle.write(TORN)
+    report = service.flush(tmp_path)
+    assert (report.added, report.set_aside) == (2, 1)
+    assert _set_aside(tmp_path) == [TORN]
+    assert service.set_aside_lines(tmp_path) == 1
+    assert lake_rows(tmp_path) == _in_lake(batch(0, 2))
+
+
+def test_batches_acknowledged_after_a_torn_line_reach_the_lake(tmp_path: Path) -> None:
+    service.append(tmp_path, batch(0, 2))
+    with _pending(tmp_path).open("ab") as handle:
+        handle.write(TORN)
+    # The server restarts; devices go on posting into the same buffer file.
+    service.append(tmp_path, batch(2, 3))
+    service.append(tmp_path, batch(5, 1))
+    report = service.flush(tmp_path)
+    assert (report.rows, report.added, report.set_aside) == (6, 6, 1)
+    assert _set_aside(tmp_path) == [TORN]
+    # and the flushes after it go on as usual
+    service.append(tmp_path, batch(6, 2))
     assert service.flush(tmp_path).added == 2
+    assert lake_rows(tmp_path) == _in_lake(batch(0, 8))
+    assert service.buffered_rows(tmp_path) == 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"\x00\x00\x00\x00",  # a block of the file lost
+        b'{"person_id": "P8", "venue_code": "V01"}',  # fields missing
+        b'{"person_id": 8, "venue_code": "V01", "entered_at": "x"}',  # wrong types
+        b'["not", "a", "scan"]',
+    ],
+)
+def test_a_corrupt_middle_line_is_set_aside(tmp_path: Path, bad: bytes) -> None:
+    service.append(tmp_path, batch(0, 2))
+    with _pending(tmp_path).open("ab") as handle:
+        handle.write(bad + b"\n")
+    service.append(tmp_path, batch(2, 2))
+    report = service.flush(tmp_path)
+    assert (report.added, report.set_aside) == (4, 1)
+    assert _set_aside(tmp_path) == [bad]
+    assert lake_rows(tmp_path) == _in_lake(batch(0, 4))
+    service.append(tmp_path, batch(4, 1))
+    assert (service.flush(tmp_path).added, service.set_aside_lines(tmp_path)) == (1, 1)
+
+
+def test_lines_set_aside_by_a_crashed_flush_are_kept_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service.append(tmp_path, batch(0, 2))
+    with _pending(tmp_path).open("ab") as handle:
+        handle.write(b"garbage\n")
+    service.append(tmp_path, batch(2, 1))
+
+    def die(lake: Path, table: pa.Table) -> writer.WriteReport:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(service, "write_scans", die)
+    with pytest.raises(RuntimeError):
+        service.flush(tmp_path)
+    monkeypatch.undo()
+    assert service.flush(tmp_path).added == 3
+    assert _set_aside(tmp_path) == [b"garbage"]

@@ -50,6 +50,23 @@ def test_import_compact_stats(runner: CliRunner, settings: Settings, tmp_path: P
     assert result.exit_code == 0, result.output
     assert "2022-03-22: 2 scans in 1 file" in result.output
     result = runner.invoke(app, ["scans", "stats"])
-    assert "1 day(s), 1 file(s), 2 scans; 0 buffered" in result.output
+    assert "1 day(s), 1 file(s), 2 scans; 0 buffered; 0 unreadable" in result.output
     result = runner.invoke(app, ["scans", "flush"])
     assert "flushed 0 buffer file(s)" in result.output
+
+
+def test_flush_and_stats_report_lines_set_aside(runner: CliRunner, settings: Settings) -> None:
+    lake = lake_root(settings.home)
+    buffer = lake / "_buffer"
+    buffer.mkdir(parents=True)
+    good = (
+        '{"person_id": "P1", "venue_code": "V01", "entered_at": "2022-03-22T00:00:00+00:00", '
+        '"left_at": "2022-03-22T00:30:00+00:00", "left_at_inferred": true}\n'
+    )
+    (buffer / "scans-1000.jsonl").write_text(good + "not json\n" + good[:30])
+    result = runner.invoke(app, ["scans", "flush"])
+    assert result.exit_code == 0, result.output
+    assert "flushed 1 buffer file(s), 1 scans: added 1" in result.output
+    assert "2 unreadable line(s) set aside" in result.output
+    result = runner.invoke(app, ["scans", "stats"])
+    assert "1 scans; 0 buffered; 2 unreadable buffer line(s) set aside" in result.output

@@ -55,7 +55,17 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-async def _csrf_ok(request: Request, expected: str) -> bool:
+async def sent_csrf(request: Request) -> str | None:
+    """The CSRF token an unsafe browser request sent, in its header or form.
+
+    The one part of finding the caller that awaits (reading the body), so it is a
+    dependency of its own, on the event loop; ``current_principal`` itself is plain
+    ``def`` and runs in the thread pool, where its database calls may block.
+    """
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return None
+    if not request.cookies.get(COOKIE):
+        return None
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -63,21 +73,27 @@ async def _csrf_ok(request: Request, expected: str) -> bool:
         form = await request.form()
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
-    return sent is not None and hmac.compare_digest(sent, expected)
+    return sent
 
 
-async def current_principal(
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def current_principal(
     request: Request,
     session: SessionDep,
     clock: Annotated[Clock, Depends(get_clock)],
+    csrf: Annotated[str | None, Depends(sent_csrf)],
 ) -> Principal | None:
     """The caller, or None for an anonymous request. Cached per request by FastAPI."""
     keys = service.Keys.from_settings(_settings(request))
     now = clock.now()
     ip = client_ip(request)
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        token = service.resolve_token(session, raw=header[7:].strip(), now=now, keys=keys)
+    bearer = _bearer(request)
+    if bearer is not None:
+        token = service.resolve_token(session, raw=bearer, now=now, keys=keys)
         if token is None:
             raise Unauthenticated("the API token is unknown, expired or revoked")
         principal = service.principal_for_token(session, token, ip=ip)
@@ -90,7 +106,9 @@ async def current_principal(
     if found is None:
         return None
     user, web = found
-    if request.method not in SAFE_METHODS and not await _csrf_ok(request, web.csrf_token):
+    if request.method not in SAFE_METHODS and not (
+        csrf is not None and hmac.compare_digest(csrf.encode(), web.csrf_token.encode())
+    ):
         raise Forbidden("missing or wrong CSRF token", reason="csrf")
     request.state.web_session_id = web.id
     principal = service.principal_for_user(session, user, ip=ip, csrf=web.csrf_token)

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -61,24 +62,33 @@ def _facts(case: Case) -> stats.CaseFacts:
 
 
 def _apply(session: Session, change: dict[stats.Cell, int]) -> None:
-    for (day, city_code, unit_code, metric), amount in change.items():
+    # Cells in one order in every transaction, so that two writers never wait on each
+    # other's cells crosswise (a deadlock on PostgreSQL).
+    for (day, city_code, unit_code, metric), amount in sorted(change.items()):
         key = (
             (DailyCount.day == day)
             & (DailyCount.unit_code == unit_code)
             & (DailyCount.metric == metric)
         )
-        result = session.execute(
-            update(DailyCount).where(key).values(value=DailyCount.value + amount)
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            session.add(
-                DailyCount(
-                    day=day, unit_code=unit_code, metric=metric, city_code=city_code, value=amount
-                )
+        if not _add_to(session, key, amount):
+            cell = DailyCount(
+                day=day, unit_code=unit_code, metric=metric, city_code=city_code, value=amount
             )
-            session.flush()
-        else:
-            session.execute(delete(DailyCount).where(key & (DailyCount.value == 0)))
+            try:
+                # A concurrent writer may create the same cell first (PostgreSQL: this
+                # insert waits for its commit, then fails): then there is a cell to add to.
+                with session.begin_nested():
+                    session.add(cell)
+                continue
+            except IntegrityError:
+                if not _add_to(session, key, amount):
+                    raise
+        session.execute(delete(DailyCount).where(key & (DailyCount.value == 0)))
+
+
+def _add_to(session: Session, key: ColumnElement[bool], amount: int) -> bool:
+    result = session.execute(update(DailyCount).where(key).values(value=DailyCount.value + amount))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def rebuild_counts(session: Session) -> int:

@@ -18,8 +18,9 @@ Atomic: every file is written under a name starting with ``.`` in its final fold
 appears by ``os.replace``, so a reader (or a crash) never sees half a file. A batch spanning
 several days writes every day's file first, then renames them one after the other: a crash
 between two renames leaves whole days, and re-running the import adds exactly the rest.
-Dot-files and staging folders older than an hour are left-overs of a crash and are removed
-by the next writer.
+Dot-files older than an hour are left-overs of a crash and are removed by the next writer,
+as are the staging folders of processes that have ended (``lake/staging.py``; the server
+also removes those when it starts).
 
 Dedup: the key is (person_key, venue_key, entered_at). A batch is reduced to one row per
 key (a recorded exit wins over an inferred one), then anti-joined with the files of the days
@@ -69,7 +70,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fangkong.lake import keys
+from fangkong.lake import keys, staging
 from fangkong.lake.keys import KINDS, PERSON, VENUE
 from fangkong.lake.layout import (
     COMPACT_PREFIX,
@@ -168,8 +169,7 @@ def workspace(
     staging folder of the lake that is removed afterwards. Timestamps are compared in UTC.
     Without ``preserve_insertion_order`` DuckDB may reorder rows no query orders, and needs
     less memory for it."""
-    work = lake / "_staging" / uuid.uuid4().hex
-    work.mkdir(parents=True)
+    work = staging.new_folder(lake)
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -372,8 +372,9 @@ def _day_source(
 
 
 def remove_stale(lake: Path, *, older_than: float = STALE_SECONDS) -> list[Path]:
-    """Remove what crashed writers left: dot-files in day folders and staging folders
-    older than ``older_than`` seconds (a running writer's are younger)."""
+    """Remove what crashed writers left: dot-files in day folders older than
+    ``older_than`` seconds (a running writer's are younger), staging folders of ended
+    processes (``lake.staging``)."""
     limit = time.time() - older_than
     removed: list[Path] = []
     leftovers = [
@@ -384,12 +385,7 @@ def remove_stale(lake: Path, *, older_than: float = STALE_SECONDS) -> list[Path]
         if leftover.is_file() and leftover.stat().st_mtime < limit:
             leftover.unlink(missing_ok=True)
             removed.append(leftover)
-    staging = lake / "_staging"
-    if staging.is_dir():
-        for work in staging.iterdir():
-            if work.stat().st_mtime < limit:
-                shutil.rmtree(work, ignore_errors=True)
-                removed.append(work)
+    removed.extend(staging.remove_abandoned(lake, older_than=older_than))
     return removed
 
 

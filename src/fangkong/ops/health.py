@@ -38,7 +38,8 @@ def healthz() -> dict[str, str]:
 
 
 def check_database(store: Store) -> str:
-    with store.engine.connect() as connection:
+    # Deferred on SQLite: a probe must not queue for the write lock behind an import.
+    with store.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
         connection.execute(text("SELECT 1"))
     return "ok"
 

@@ -63,6 +63,11 @@ def flush() -> None:
         f"flushed {report.files} buffer file(s), {report.rows} scans: "
         f"added {report.added}, duplicates {report.duplicates}"
     )
+    if report.set_aside:
+        typer.echo(
+            f"{report.set_aside} unreadable line(s) set aside in "
+            f"{service.buffer_dir(_lake()) / service.SET_ASIDE}"
+        )
 
 
 @app.command("compact")
@@ -92,5 +97,6 @@ def stats() -> None:
     cliutil.console.print(table)
     typer.echo(
         f"{len(days)} day(s), {sum(s.files for s in days)} file(s), "
-        f"{sum(s.rows for s in days)} scans; {service.buffered_rows(lake)} buffered"
+        f"{sum(s.rows for s in days)} scans; {service.buffered_rows(lake)} buffered; "
+        f"{service.set_aside_lines(lake)} unreadable buffer line(s) set aside"
     )

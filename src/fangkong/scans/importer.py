@@ -17,7 +17,6 @@ many more). A missing exit time is filled from the policy's stay for the venue's
 from __future__ import annotations
 
 import shutil
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.lake import reading
+from fangkong.lake import reading, staging
 from fangkong.lake.layout import SCANS
 from fangkong.lake.reading import BAD_TIME as _BAD_TIME
 from fangkong.lake.reading import Progress as Progress
@@ -165,8 +164,7 @@ def import_scans(
     the file itself). ``progress`` is called with the rows read so far."""
     errors = RowErrors(limit=MAX_ERRORS)
     registry = Registry(session, scope, policy)
-    work = lake / "_staging" / f"import-{uuid.uuid4().hex}"
-    work.mkdir(parents=True)
+    work = staging.new_folder(lake, "import-")
     try:
         staged: list[Path] = []
         rows = 0

@@ -8,6 +8,12 @@ writes each into the lake and only then deletes it: a flush that dies midway lea
 ``.flushing`` files, the next flush writes them again, and the lake's dedup drops what the
 first one already wrote. Flushes run when the buffer holds ``FLUSH_ROWS`` scans or is
 ``FLUSH_SECONDS`` old (checked on each upload), and on ``fangkong scans flush`` (cron).
+
+A line that cannot be read — the half line a crash mid-append leaves (never acknowledged:
+the fsync had not returned), or a line damaged on disk — is set aside, never allowed to
+block the batches around it: the next append starts on a new line, and a flush writes
+every readable line into the lake and the others, as they were, to
+``lake/_buffer/set-aside/scans-<n>.jsonl`` (counted by ``fangkong scans stats``).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ FLUSH_SECONDS = 60.0
 MAX_BATCH = 1000
 _PENDING = ".jsonl"
 _FLUSHING = ".jsonl.flushing"
+SET_ASIDE = "set-aside"
 _rows_cache: dict[str, int] = {}
 _cache_lock = threading.Lock()
 
@@ -88,8 +95,7 @@ def _rows_in(path: Path) -> int:
     with _cache_lock:
         if path.name in _rows_cache:
             return _rows_cache[path.name]
-    with path.open("rb") as handle:
-        count = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    count = _count_lines(path)
     with _cache_lock:
         _rows_cache[path.name] = count
     return count
@@ -154,15 +160,26 @@ def append(lake: Path, rows: pa.Table) -> int:
             )
         created = not target.exists()
         before = _rows_in(target) if not created else 0
+        # After a crash mid-append the file ends in half a line: end it, so that this
+        # batch's first line is not glued to it (the flush sets the half line aside).
+        torn = not created and not _ends_a_line(target)
         with target.open("ab") as handle:
-            handle.write(lines.getvalue().encode())
+            handle.write((b"\n" if torn else b"") + lines.getvalue().encode())
             handle.flush()
             os.fsync(handle.fileno())
         if created:
             _fsync_dir(folder)
         with _cache_lock:
-            _rows_cache[target.name] = before + rows.num_rows
+            _rows_cache[target.name] = before + torn + rows.num_rows
         return sum(_rows_in(p) for p in _pending(lake))
+
+
+def _ends_a_line(path: Path) -> bool:
+    with path.open("rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return True
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
 
 
 def flush_due(lake: Path, *, rows: int | None = None, now: float | None = None) -> bool:
@@ -183,6 +200,7 @@ class FlushReport:
     rows: int = 0
     added: int = 0
     duplicates: int = 0
+    set_aside: int = 0  # unreadable lines moved to the set-aside folder
     written: list[Path] = field(default_factory=list)
 
 
@@ -198,7 +216,9 @@ def flush(lake: Path) -> FlushReport:
                 path.rename(path.with_name(path.name + ".flushing"))
             _fsync_dir(folder)
         for path in _flushing(lake):
-            table = _read_buffer(path)
+            table, unreadable = _read_buffer(path)
+            if unreadable:
+                _set_aside(lake, path, unreadable)
             written = write_scans(lake, table)
             path.unlink()
             _fsync_dir(folder)
@@ -206,22 +226,72 @@ def flush(lake: Path) -> FlushReport:
                 _rows_cache.pop(path.name.removesuffix(".flushing"), None)
             report.files += 1
             report.rows += table.num_rows
+            report.set_aside += len(unreadable)
             report.added += written.added
             report.duplicates += written.duplicates
             report.written.extend(written.files)
     return report
 
 
-def _read_buffer(path: Path) -> pa.Table:
-    data = path.read_bytes()
+def _read_buffer(path: Path) -> tuple[pa.Table, list[bytes]]:
+    """The readable scans of a buffer file, and its unreadable lines as they were."""
+    lines = path.read_bytes().split(b"\n")
     # A crash while appending can leave a torn last line; whole lines were fsynced.
-    if data and not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-    if not data:
+    tail = lines.pop()
+    unreadable = [tail] if tail.strip() else []
+    lines = [line for line in lines if line.strip()]
+    try:
+        return _parse(lines), unreadable
+    except (pa.ArrowException, ValueError):
+        pass
+    # Some line is damaged: read them one by one (slower, and only then).
+    readable: list[bytes] = []
+    for line in lines:
+        try:
+            _parse([line])
+        except (pa.ArrowException, ValueError):
+            unreadable.append(line)
+        else:
+            readable.append(line)
+    return _parse(readable), unreadable
+
+
+def _parse(lines: list[bytes]) -> pa.Table:
+    if not lines:
         return SCANS.empty_table()
-    options = pajson.ParseOptions(explicit_schema=SCANS)
-    table: pa.Table = pajson.read_json(io.BytesIO(data), parse_options=options)
+    options = pajson.ParseOptions(explicit_schema=SCANS, unexpected_field_behavior="error")
+    table: pa.Table = pajson.read_json(io.BytesIO(b"\n".join(lines) + b"\n"), parse_options=options)
+    if any(table.column(n).null_count for n in SCANS.names):
+        raise ValueError("a line misses a field of a scan")
     return table
+
+
+def _set_aside(lake: Path, path: Path, lines: list[bytes]) -> None:
+    """Keep a buffer file's unreadable lines, before the file goes: named after it and
+    replaced whole, so a flush repeated after a crash writes them once."""
+    folder = buffer_dir(lake) / SET_ASIDE
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name.removesuffix(".flushing")
+    partial = folder / f".{target.name}.partial"
+    with partial.open("wb") as handle:
+        handle.write(b"".join(line + b"\n" for line in lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(target)
+    _fsync_dir(folder)
+
+
+def set_aside_lines(lake: Path) -> int:
+    """How many unreadable buffer lines flushes have set aside (see the module)."""
+    folder = buffer_dir(lake) / SET_ASIDE
+    if not folder.is_dir():
+        return 0
+    return sum(_count_lines(p) for p in folder.glob("scans-*.jsonl"))
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 def oldest_batch_age(lake: Path, *, now: float | None = None) -> float | None:

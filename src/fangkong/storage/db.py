@@ -24,6 +24,17 @@ NAMING = {
 }
 
 
+# Connections of one process's pool (docs/operations.md: why the server's thread pool,
+# its request sessions and this pool cannot wait on each other).
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+POOL_CAPACITY = POOL_SIZE + POOL_OVERFLOW
+
+# How long a SQLite transaction waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BEGIN_MODES = {"IMMEDIATE": "IMMEDIATE", "DEFERRED": "DEFERRED"}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -38,7 +49,14 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock when the transaction starts, waiting up to the busy
+    # timeout for it. A deferred transaction that reads and then writes would instead ask
+    # for the lock mid-way, and fail at once ("database is locked") when another writer
+    # committed after its first read: the busy timeout cannot help a stale snapshot.
+    # SQLite has one writer at a time anyway; WAL still lets the backup's and the health
+    # probe's connections read (``execution_options(sqlite_begin="DEFERRED")``).
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {SQLITE_BEGIN_MODES[mode]}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any) -> None:
@@ -47,18 +65,24 @@ def _sqlite_pragmas(dbapi_connection: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
 def create_store_engine(url: str) -> Engine:
+    """The store's engine: ``POOL_SIZE`` + ``POOL_OVERFLOW`` connections at most (the
+    server admits fewer requests with a session than that: ``deps.REQUEST_SESSIONS``)."""
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        memory = ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:")
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, **({} if memory else pool)
+        )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,20 +4,20 @@ applying them to the round."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from datetime import UTC
 from pathlib import Path as FilePath
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
-from fastapi import APIRouter, File, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from pydantic import ValidationError
 
 from fangkong.apiutil import audited
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import InvalidInput
 from fangkong.flows import rounds
+from fangkong.lake import staging
 from fangkong.lake.layout import lake_root
 from fangkong.testing import results, samples, service
 from fangkong.testing.fhir import LabResult, TubeResult, parse_bundle
@@ -50,8 +50,7 @@ def _upload(file: UploadFile, lake: FilePath) -> tuple[FilePath, str]:
     suffix = PurePath(name).suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InvalidInput(f"{name}: upload a .csv or .parquet file")
-    folder = lake / "_staging" / f"upload-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
+    folder = staging.new_folder(lake, "upload-")
     target = folder / name
     with target.open("wb") as out:
         shutil.copyfileobj(file.file, out)
@@ -156,6 +155,11 @@ def close_tube(
     return TubeClosed(tube_barcode=barcode, closed=closed)
 
 
+async def _body(request: Request) -> bytes:
+    """The raw body, read on the event loop (the one thing that awaits)."""
+    return await request.body()
+
+
 @router.post(
     "/rounds/{code}/results",
     response_model=ResultImportRead,
@@ -171,15 +175,16 @@ def close_tube(
         }
     },
 )
-async def add_results(
+def add_results(
     code: Annotated[str, CODE],
     request: Request,
+    body: Annotated[bytes, Depends(_body)],
     session: SessionDep,
     lake: LakeDep,
     principal: Lab,
 ) -> ResultImportRead:
+    # Plain def: parsing a large bundle and writing the lake run in the thread pool.
     round_ = service.round_for_lab(session, code=code, scope=principal.jurisdiction)
-    body = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == FHIR_JSON:
         found = parse_bundle(body)
