@@ -186,14 +186,23 @@ def test_jurisdiction_of_every_endpoint(
     # site staff of S01 see S01 and the people placed there, nothing else
     staff = client_as("site")
     assert [s["code"] for s in staff.get(API + "/sites").json()] == ["S01"]
-    assert staff.get(API + "/sites/S02").status_code == 403
+    # another site answers as one that does not exist (docs/security.md: 404 outside)
+    for path in ("/sites/S02", "/sites/S02/tests", "/sites/NOPE"):
+        other = staff.get(API + path)
+        assert other.status_code == 404, path
+        assert other.json()["code"] == "not_found"
+    assert staff.get(API + "/sites/S02").json()["message"] == "no quarantine site 'S02'"
     seen = {o["person_no"] for o in staff.get(API + "/orders").json()["items"]}
     assert seen == {"P-H0", "P-H1"}
     assert staff.get(f"{API}/orders/{zd_order}").status_code == 404
     assert staff.post(API + "/plan", json={"date": "2022-03-16"}).status_code == 403
-    s02_task = tasks.get("S02")
-    if s02_task is not None:
-        assert staff.post(f"{API}/transfers/{s02_task}/done").status_code in (403, 404)
+    s02_task = tasks["S02"]
+    for method, path in (("post", "/done"), ("post", "/cancel"), ("patch", "")):
+        r = getattr(staff, method)(f"{API}/transfers/{s02_task}{path}", json={"why": "x"})
+        assert r.status_code in (403, 404), (method, path)
+    done = staff.post(f"{API}/transfers/{s02_task}/done")
+    assert done.status_code == 404
+    assert done.json()["message"] == f"no transfer task {s02_task!r}"
     # the hotline and the lab have no quarantine permission at all
     for persona in ("hotline", "lab"):
         assert client_as(persona).get(API + "/orders").status_code == 403

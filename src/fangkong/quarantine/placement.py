@@ -26,7 +26,7 @@ from fangkong.quarantine.models import (
     SiteRoom,
     TransferTask,
 )
-from fangkong.quarantine.scope import TRANSFERS, check_site, order_conditions
+from fangkong.quarantine.scope import TRANSFERS, order_conditions, site_visible
 from fangkong.quarantine.sites import HOLDS_BED
 from fangkong.quarantine.status import OrderStatus
 from fangkong.quarantine.transitions import change_status
@@ -224,7 +224,8 @@ def get_task(session: Session, task_no: str, *, scope: Jurisdiction) -> Transfer
     if task is None:
         raise NotFound(f"no transfer task {task_no!r}", task_no=task_no)
     if scope.kind == "site":
-        check_site(scope, task.site)
+        if not site_visible(scope, task.site):
+            raise NotFound(f"no transfer task {task_no!r}", task_no=task_no)
     elif not TRANSFERS.covers(
         scope,
         district_code=task.district_code,
