@@ -412,3 +412,31 @@ def test_the_demo_traces_its_cases(built: Built) -> None:
     # Household, workplace-unit and venue contacts all exist in the replayed city.
     assert degrees.get("close", 0) > 100
     assert degrees.get("secondary", 0) > 0
+
+
+def test_the_demo_venue_token_posts_a_scan(built: Built) -> None:
+    """Every demo account is bound to a place of the demo (flows.accounts refuses others):
+    the venue device's token, as printed, posts a scan of its venue."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from fangkong.clock import FixedClock
+    from fangkong.demo.cli import demo_settings
+    from fangkong.demo.users import USERS
+    from fangkong.main import create_app
+
+    venue = next(u for u in USERS if u.role == "venue_device")
+    found = re.search(rf"API token of {venue.username}: (\S+)", built.output)
+    assert found is not None, built.output
+    settings = demo_settings(built.home / "demo", f"sqlite:///{built.home / 'demo.db'}")
+    application = create_app(settings)
+    application.state.clock = FixedClock(NOW)
+    scan = {"person_id": "P0000001", "venue_code": venue.scope_code}
+    scan["entered_at"] = "2022-03-23T08:00:00"
+    with TestClient(application) as device:
+        device.headers["Authorization"] = f"Bearer {found.group(1)}"
+        posted = device.post("/api/v1/scans", json=[scan])
+    application.state.store.engine.dispose()
+    assert posted.status_code == 202, posted.text
+    assert posted.json()["accepted"] == 1

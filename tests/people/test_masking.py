@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fangkong.people.masking import mask_id_number, mask_name, mask_phone
+from fangkong.people.masking import address_line, mask_id_number, mask_name, mask_phone
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,11 @@ def test_name(value: str | None, masked: str | None) -> None:
 def test_masked_values_keep_length_of_id_and_phone() -> None:
     assert len(mask_id_number("370302199001011234") or "") == 18
     assert len(mask_phone("13812345678") or "") == 11
+
+
+def test_address_line_stops_at_the_compound_unless_full() -> None:
+    parts = ("新建路社区", "丝绸苑小区", "1号楼", "1单元101")
+    assert address_line(*parts, full=True) == "新建路社区 丝绸苑小区 1号楼 1单元101"
+    assert address_line(*parts, full=False) == "新建路社区 丝绸苑小区"
+    assert address_line("新建路社区", None, None, "101", full=False) == "新建路社区"
+    assert address_line(None, None, full=False) is None

@@ -186,14 +186,23 @@ def test_jurisdiction_of_every_endpoint(
     # site staff of S01 see S01 and the people placed there, nothing else
     staff = client_as("site")
     assert [s["code"] for s in staff.get(API + "/sites").json()] == ["S01"]
-    assert staff.get(API + "/sites/S02").status_code == 403
+    # another site answers as one that does not exist (docs/security.md: 404 outside)
+    for path in ("/sites/S02", "/sites/S02/tests", "/sites/NOPE"):
+        other = staff.get(API + path)
+        assert other.status_code == 404, path
+        assert other.json()["code"] == "not_found"
+    assert staff.get(API + "/sites/S02").json()["message"] == "no quarantine site 'S02'"
     seen = {o["person_no"] for o in staff.get(API + "/orders").json()["items"]}
     assert seen == {"P-H0", "P-H1"}
     assert staff.get(f"{API}/orders/{zd_order}").status_code == 404
     assert staff.post(API + "/plan", json={"date": "2022-03-16"}).status_code == 403
-    s02_task = tasks.get("S02")
-    if s02_task is not None:
-        assert staff.post(f"{API}/transfers/{s02_task}/done").status_code in (403, 404)
+    s02_task = tasks["S02"]
+    for method, path in (("post", "/done"), ("post", "/cancel"), ("patch", "")):
+        r = getattr(staff, method)(f"{API}/transfers/{s02_task}{path}", json={"why": "x"})
+        assert r.status_code in (403, 404), (method, path)
+    done = staff.post(f"{API}/transfers/{s02_task}/done")
+    assert done.status_code == 404
+    assert done.json()["message"] == f"no transfer task {s02_task!r}"
     # the hotline and the lab have no quarantine permission at all
     for persona in ("hotline", "lab"):
         assert client_as(persona).get(API + "/orders").status_code == 403
@@ -208,3 +217,35 @@ def test_a_bad_site_file_is_reported_by_row(client_as: Clients) -> None:
     body = response.json()
     assert body["code"] == "import_rejected"
     assert body["details"]["errors"][0]["row"] == 2
+
+
+def _pii_reads(engine: Engine) -> list[AuditEvent]:
+    with session_factory(engine)() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.entity_type == "transfer_task")))
+
+
+def test_pickup_addresses_stop_at_the_compound_unless_unmasked_and_audited(
+    client_as: Clients, outbreak: None, engine: Engine
+) -> None:
+    cdc, staff = client_as("cdc"), client_as("site")
+    task = next(t for t in plan(cdc)["transfers"] if t["site"] == "S01")  # type: ignore[union-attr]
+    full_address = "新建路社区 丝绸苑小区 1号楼 101"
+    assert task["pickup_address"] == "新建路社区 丝绸苑小区"
+    assert task["masked"]
+    assert staff.post(f"{API}/transfers/{task['task_no']}/done").status_code == 200
+    # Site staff (no person.pii.read) list the delivered transfers: masked, and no way round.
+    done = staff.get(API + "/transfers", params={"status": "done"})
+    assert done.status_code == 200
+    assert [t["pickup_address"] for t in done.json()] == ["新建路社区 丝绸苑小区"]
+    assert "1号楼" not in done.text
+    assert "101" not in done.text.replace(task["task_no"], "")
+    refused = staff.get(API + "/transfers", params={"status": "done", "full": "true"})
+    assert refused.status_code == 403
+    assert _pii_reads(engine) == []
+    # The CDC sees the room with full=true, and the look is in the audit log.
+    assert full_address not in cdc.get(API + "/transfers", params={"status": "done"}).text
+    unmasked = cdc.get(API + "/transfers", params={"status": "done", "full": "true"}).json()
+    assert [t["pickup_address"] for t in unmasked] == [full_address]
+    [entry] = _pii_reads(engine)
+    assert (entry.action, entry.fields, entry.actor_kind) == ("read_pii", "pickup_address", "token")
+    assert task["task_no"] in (entry.detail or "")

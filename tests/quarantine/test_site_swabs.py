@@ -375,7 +375,7 @@ def test_who_sees_and_opens_which_site(
     with pytest.raises(NotFound):
         site_swabs.site_by_code(session, "S01", scope=other)
     assert site_swabs.site_by_code(session, "S01", scope=zhangdian).id == s01.id  # city-wide
-    with pytest.raises(OutsideJurisdiction):
+    with pytest.raises(NotFound):
         open_(session, tmp_path, "S01", DAY1, scope=other)
     with pytest.raises(OutsideJurisdiction, match="district"):
         open_(session, tmp_path, "S01", DAY1, scope=zhangdian)
@@ -393,7 +393,7 @@ def test_who_sees_and_opens_which_site(
         "370303": ["PZ"],
         "370306": ["PA", "PE", "PB"],
     }
-    with pytest.raises(OutsideJurisdiction):
+    with pytest.raises(NotFound):
         site_swabs.worklist(session, s01, DAY1, scope=other, today=DAY1)
     day2 = DAY1 + timedelta(days=1)
     assert {t.person_no for t in site_swabs.overdue_tests(session, staff, day2)} == {

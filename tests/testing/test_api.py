@@ -168,3 +168,90 @@ def test_who_may_do_what_where(client_as: Clients, anon: TestClient, town: None)
     assert client_as("venue").get(f"{API}/routine/compliance").status_code == 403
     routine = client_as("cdc").get(f"{API}/routine/compliance")
     assert routine.status_code == 200
+
+
+def _resident_of_another_street(engine: Engine, no: str) -> None:
+    from tests.conftest import NOW
+
+    with session_factory(engine)() as s, s.begin():
+        data = PersonCreate.model_validate(
+            {"person_no": no, "name": "周小八", "district": "周村区", "street": "大街街道"}
+        )
+        people_service.create_person(s, data=data, now=NOW, scope=CITY)
+
+
+def test_a_street_worker_samples_exempts_and_recalls_only_persons_of_the_street(
+    client_as: Clients, town: None, engine: Engine
+) -> None:
+    """The worker of 丝绸路街道 in a round of all 周村区: the same answer for sampling,
+    exemptions and recalls of a person of 大街街道 — refused, coverage unchanged — while the
+    city's CDC and the district officer reach both streets."""
+    _resident_of_another_street(engine, "OTHER")
+    cdc, zhoucun, worker = client_as("cdc"), client_as("zhoucun"), client_as("worker")
+    assert cdc.post(f"{API}/rounds", json=ROUND).status_code == 201
+    # Sampling: the whole batch is refused, its outsider named by row; nothing is written.
+    batch = [sample("P00", "T1", 1, 0), sample("OTHER", "T2", 1, 1)]
+    refused = worker.post(f"{API}/rounds/ZC-R1/samples", json={"samples": batch})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "import_rejected"
+    [error] = refused.json()["details"]["errors"]
+    assert (error["row"], error["column"]) == (1, "person_id")
+    assert "jurisdiction" in error["reason"]
+    unknown = worker.post(
+        f"{API}/rounds/ZC-R1/samples", json={"samples": [sample("NOPE", "T3", 1, 2)]}
+    )
+    assert unknown.json()["details"]["errors"][0]["reason"] == error["reason"]  # tells nothing
+    upload = worker.post(
+        f"{API}/rounds/ZC-R1/samples/import",
+        files={
+            "file": (
+                "s.csv",
+                "person_id,tube_barcode,tube_size,point_code,sampled_at\n"
+                "OTHER,T4,1,P1,2022-03-21T07:10:00+08:00\n",
+            )
+        },
+    )
+    assert upload.status_code == 422
+    assert upload.json()["details"]["errors"][0]["row"] == 2  # header is row 1
+    own = worker.post(f"{API}/rounds/ZC-R1/samples", json={"samples": batch[:1]})
+    assert own.status_code == 200, own.text
+    assert own.json()["added"] == 1  # the refused batch wrote nothing
+    # Exemptions: refused as a person not found.
+    out = worker.post(
+        f"{API}/rounds/ZC-R1/exemptions", json={"person_no": "OTHER", "reason": "hospital"}
+    )
+    assert out.status_code == 404
+    inside = worker.post(
+        f"{API}/rounds/ZC-R1/exemptions", json={"person_no": "P11", "reason": "hospital"}
+    )
+    assert inside.status_code == 200
+    # The city's CDC samples, the district officer exempts, in both streets.
+    theirs = [sample("OTHER", "T5", 1, 5), sample("P01", "T6", 1, 6)]
+    assert cdc.post(f"{API}/rounds/ZC-R1/samples", json={"samples": theirs}).status_code == 200
+    assert (
+        zhoucun.post(
+            f"{API}/rounds/ZC-R1/exemptions", json={"person_no": "OTHER", "reason": "travelling"}
+        ).status_code
+        == 200
+    )
+    # Recalls: both positive single tubes recalled; the worker updates only its own.
+    lab = client_as("lab")
+    results = {
+        "results": [
+            {
+                "tube_barcode": t,
+                "result": "positive",
+                "lab": "淄博市疾控中心",
+                "resulted_at": "2022-03-21T12:00:00+08:00",
+            }
+            for t in ("T1", "T5")
+        ]
+    }
+    assert lab.post(f"{API}/rounds/ZC-R1/results", json=results).status_code == 200
+    assert cdc.post(f"{API}/rounds/ZC-R1/apply").status_code == 200
+    recalls = {r["person_no"] for r in worker.get(f"{API}/rounds/ZC-R1/lists/recall").json()}
+    assert "OTHER" not in recalls
+    recall = {"status": "resampled"}
+    assert worker.patch(f"{API}/rounds/ZC-R1/recalls/OTHER", json=recall).status_code == 404
+    coverage = cdc.get(f"{API}/rounds/ZC-R1/coverage", params={"level": "district"}).json()
+    assert [(c["sampled"], c["exempt"]) for c in coverage] == [(3, 1)]  # OTHER: sampled

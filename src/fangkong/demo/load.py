@@ -164,14 +164,16 @@ def fill_lake(lake: Path, raw: pa.Table, city: City, policy: Policy) -> int:
     return report.added
 
 
-def trace_all(session: Session, *, lake: Path, policy: Policy, now: datetime) -> TraceReport:
+def trace_all(
+    session: Session, *, lake: Path, policy: Policy, now: datetime, since: date | None = None
+) -> TraceReport:
     """Trace every local case of the replay day by day, as the HQ's CDC did: each report
     day's cases that evening (so a contact is found on the day its case was reported, which
-    is when the quarantine plan of that day picks it up)."""
+    is when the quarantine plan of that day picks it up); ``since`` leaves earlier days out."""
     scope = bind("city", CITY_CODE)
     by_day: dict[date, list[str]] = {}
     for case in cases_service.cases_in_scope(session, scope=scope):
-        if case.origin == "local":
+        if case.origin == "local" and (since is None or case.reported_on >= since):
             by_day.setdefault(case.reported_on, []).append(case.case_no)
     con = connect("duckdb")
     reports = [

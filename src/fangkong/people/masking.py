@@ -38,3 +38,17 @@ def mask_name(value: str | None) -> str | None:
     if len(text) == 2:
         return text[0] + MASK
     return text[0] + MASK * (len(text) - 2) + text[-1]
+
+
+def address_line(
+    community: str | None,
+    compound: str | None,
+    building: str | None = None,
+    room: str | None = None,
+    *,
+    full: bool,
+) -> str | None:
+    """An address from the community down, ``新建路社区 丝绸苑小区 1号楼 101``; without
+    ``full`` it stops at the compound: the building and room say who lives there."""
+    parts = (community, compound, building, room) if full else (community, compound)
+    return " ".join(p for p in parts if p) or None

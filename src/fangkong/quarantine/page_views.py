@@ -17,7 +17,7 @@ from fangkong.cases import service as cases_service
 from fangkong.clock import LOCAL_TZ, chinese_day
 from fangkong.people import service as people_service
 from fangkong.people.joins import Person
-from fangkong.people.masking import mask_name
+from fangkong.people.masking import address_line, mask_name
 from fangkong.quarantine import releases, service, site_swabs, sites, stages
 from fangkong.quarantine.assignment import UNPLACED_LABELS
 from fangkong.quarantine.models import (
@@ -105,11 +105,14 @@ def _pickup_area(person: Person | None) -> str:
     full address is for the transfer team, through the API)."""
     if person is None:
         return ""
-    parts = (
-        person.community.name if person.community else None,
-        person.compound.name if person.compound else None,
+    return (
+        address_line(
+            person.community.name if person.community else None,
+            person.compound.name if person.compound else None,
+            full=False,
+        )
+        or ""
     )
-    return " ".join(p for p in parts if p)
 
 
 def transfer_rows(session: Session, tasks: list[TransferTask]) -> list[dict[str, Any]]:

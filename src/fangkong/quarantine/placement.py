@@ -18,6 +18,7 @@ from fangkong.auth.principal import OutsideJurisdiction
 from fangkong.clock import day_bounds
 from fangkong.errors import Conflict, InvalidInput, NotFound
 from fangkong.people.joins import Building, Community, Compound, Person
+from fangkong.people.masking import address_line
 from fangkong.quarantine import assignment
 from fangkong.quarantine.models import (
     QuarantineOrder,
@@ -25,7 +26,7 @@ from fangkong.quarantine.models import (
     SiteRoom,
     TransferTask,
 )
-from fangkong.quarantine.scope import TRANSFERS, check_site, order_conditions
+from fangkong.quarantine.scope import TRANSFERS, order_conditions, site_visible
 from fangkong.quarantine.sites import HOLDS_BED
 from fangkong.quarantine.status import OrderStatus
 from fangkong.quarantine.transitions import change_status
@@ -67,8 +68,7 @@ def _free_rooms(session: Session, sites: Sequence[QuarantineSite]) -> list[assig
 
 def _pickup_address(person: Any) -> str | None:
     """Where the team picks a household up: community, compound, building, room."""
-    parts = (person.community, person.compound, person.building, person.room)
-    return " ".join(p for p in parts if p) or None
+    return address_line(person.community, person.compound, person.building, person.room, full=True)
 
 
 def _task_numbers(session: Session, day: date, count: int) -> list[str]:
@@ -224,7 +224,8 @@ def get_task(session: Session, task_no: str, *, scope: Jurisdiction) -> Transfer
     if task is None:
         raise NotFound(f"no transfer task {task_no!r}", task_no=task_no)
     if scope.kind == "site":
-        check_site(scope, task.site)
+        if not site_visible(scope, task.site):
+            raise NotFound(f"no transfer task {task_no!r}", task_no=task_no)
     elif not TRANSFERS.covers(
         scope,
         district_code=task.district_code,
@@ -328,3 +329,23 @@ def transfers(
     else:
         query = query.where(TRANSFERS.condition(scope))
     return list(session.scalars(query.order_by(TransferTask.pickup_at, TransferTask.task_no)))
+
+
+def pickup_areas(session: Session, tasks: Sequence[TransferTask]) -> dict[int, str | None]:
+    """Where each task picks its household up, down to the compound only (for callers
+    without ``person.pii.read``): the first rider's community and compound, by task id."""
+    found: dict[int, str | None] = {}
+    ids = [t.id for t in tasks]
+    for i in range(0, len(ids), IN_BATCH):
+        rows = session.execute(
+            select(QuarantineOrder.transfer_id, Community.name, Compound.name)
+            .join(Person, Person.id == QuarantineOrder.person_id)
+            .outerjoin(Community, Community.id == Person.community_id)
+            .outerjoin(Compound, Compound.id == Person.compound_id)
+            .where(QuarantineOrder.transfer_id.in_(ids[i : i + IN_BATCH]))
+            .order_by(QuarantineOrder.id)
+        )
+        for task_id, community, compound in rows:
+            if task_id is not None and task_id not in found:
+                found[task_id] = address_line(community, compound, full=False)
+    return found

@@ -17,7 +17,7 @@ from fangkong.people import access as people_access
 from fangkong.people import service as people_service
 from fangkong.people.joins import Person
 from fangkong.people.masking import mask_name
-from fangkong.quarantine import releases, service, sites, stages
+from fangkong.quarantine import placement, releases, service, sites, stages
 from fangkong.quarantine.models import QuarantineOrder, QuarantineSwab, TransferTask
 from fangkong.quarantine.schemas import (
     DayCount,
@@ -72,19 +72,29 @@ def site_detail(
     )
 
 
-def transfer_read(task: TransferTask) -> TransferRead:
-    return TransferRead(
-        task_no=task.task_no,
-        site=task.site.code,
-        site_name=task.site.name,
-        pickup_address=task.pickup_address,
-        pickup_at=task.pickup_at,
-        persons=task.persons,
-        vehicle=task.vehicle,
-        team=task.team,
-        status=task.status,
-        done_at=task.done_at,
-    )
+def transfer_reads(
+    session: Session, tasks: Sequence[TransferTask], *, full: bool
+) -> list[TransferRead]:
+    """Transfers as the API shows them: the pickup address down to the room only with
+    ``full`` (the caller has checked ``person.pii.read`` and audits it), else down to the
+    compound."""
+    areas = {} if full else placement.pickup_areas(session, tasks)
+    return [
+        TransferRead(
+            task_no=t.task_no,
+            site=t.site.code,
+            site_name=t.site.name,
+            pickup_address=t.pickup_address if full else areas.get(t.id),
+            pickup_at=t.pickup_at,
+            persons=t.persons,
+            vehicle=t.vehicle,
+            team=t.team,
+            status=t.status,
+            done_at=t.done_at,
+            masked=not full,
+        )
+        for t in tasks
+    ]
 
 
 def _person_nos(session: Session, orders: Iterable[QuarantineOrder]) -> dict[int, str]:
@@ -142,7 +152,7 @@ def plan_read(session: Session, result: service.DayPlan) -> PlanRead:
             Unplaced(order_no=o.order_no, person_no=numbers[o.person_id], reason=reason)
             for o, reason in waiting
         ],
-        transfers=[transfer_read(t) for t in result.placement.transfers],
+        transfers=transfer_reads(session, result.placement.transfers, full=False),
     )
 
 

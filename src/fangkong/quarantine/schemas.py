@@ -72,13 +72,17 @@ class TransferRead(BaseModel):
     task_no: str
     site: str
     site_name: str
-    pickup_address: str | None
+    pickup_address: str | None = Field(
+        description="Down to building and room with full=true (person.pii.read, audited); "
+        "down to the compound otherwise."
+    )
     pickup_at: datetime
     persons: int
     vehicle: str | None
     team: str | None
     status: str
     done_at: datetime | None
+    masked: bool = Field(True, description="The pickup address stops at the compound.")
 
 
 class PlanRead(BaseModel):

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, false, select
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.auth.principal import OutsideJurisdiction
 from fangkong.auth.scope import Reach
+from fangkong.errors import NotFound
 from fangkong.quarantine.models import QuarantineOrder, QuarantineSite, TransferTask
 
 ORDERS = Reach(
@@ -68,8 +68,15 @@ def order_visible(scope: Jurisdiction, order: QuarantineOrder) -> bool:
     )
 
 
+def site_visible(scope: Jurisdiction, site: QuarantineSite) -> bool:
+    """A site's staff reach their own site; an area reaches its city's sites."""
+    if scope.kind == "site":
+        return site.code == scope.code
+    return scope.is_area and site.city_code == scope.city_code
+
+
 def check_site(scope: Jurisdiction, site: QuarantineSite) -> None:
-    if scope.kind == "site" and site.code != scope.code:
-        raise OutsideJurisdiction(f"site {site.code} is not yours", site=site.code)
-    if scope.kind != "site" and (not scope.is_area or site.city_code != scope.city_code):
-        raise OutsideJurisdiction(f"site {site.code} is outside your city", site=site.code)
+    """``NotFound`` for a site the caller does not reach, exactly as for one that does not
+    exist: another site's staff learn nothing of it."""
+    if not site_visible(scope, site):
+        raise NotFound(f"no quarantine site {site.code!r}", site=site.code)

@@ -26,6 +26,10 @@ duplicate, so importing a file again adds nothing. The new rows become one part 
 (``testing/lake.py``), sorted by tube so that a later batch's check, which looks up its
 tubes, skips the row groups of other tubes.
 
+A caller bound to an area samples only its own persons, as it exempts and recalls only
+them: ``outside`` (from ``service.persons_outside``) names a chunk's persons it does not
+reach, and each of their rows is an error.
+
 ``add_samples`` applies the same checks to a small batch from a sampling device (rows
 numbered by their index in the batch, as the scans API numbers them); ``close_tube`` seals
 a tube.
@@ -34,7 +38,7 @@ a tube.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +68,7 @@ BATCH_ROWS = reading.BATCH_ROWS
 LISTED_ROWS = 20  # rows of an over-full tube named in its message
 _NO_DATE = "sampled_at has a time of day but no date (e.g. 2022-04-04T08:30:00)"
 _NO_TIME = "sampled_at has a date but no time of day (e.g. 2022-04-04T08:30:00)"
+_NOT_YOURS = "no person of that number in your jurisdiction"
 _UTC = pa.timestamp("us", tz="UTC")
 _SHANGHAI = ZoneInfo(LOCAL_TZ)
 
@@ -94,6 +99,10 @@ class SampleImportReport:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
+PersonsOutside = Callable[[list[str]], set[str]]
+"""Given a chunk's person numbers, those the caller may not sample."""
+
+
 def import_samples(
     lake: Path,
     round_code: str,
@@ -101,6 +110,7 @@ def import_samples(
     *,
     allowed_sizes: Sequence[int] = VALIDATED_SIZES,
     progress: Progress | None = None,
+    outside: PersonsOutside | None = None,
 ) -> SampleImportReport:
     """Check every row of ``source`` (CSV or Parquet), then append the new ones to the
     round's samples; raise ``ImportRejected`` on any bad row, writing nothing.
@@ -108,7 +118,7 @@ def import_samples(
     tlake.check_round_code(round_code)
     errors = RowErrors(limit=MAX_ERRORS)
     chunks = reading.chunks(source, source.name, COLUMNS, errors, batch_rows=BATCH_ROWS)
-    return _import(lake, round_code, chunks, errors, allowed_sizes, progress)
+    return _import(lake, round_code, chunks, errors, allowed_sizes, progress, outside)
 
 
 def add_samples(
@@ -117,13 +127,14 @@ def add_samples(
     rows: pa.Table,
     *,
     allowed_sizes: Sequence[int] = VALIDATED_SIZES,
+    outside: PersonsOutside | None = None,
 ) -> SampleImportReport:
     """Append a batch of samples (the columns of an import, as text or typed), checked as
     an import is; a row is numbered by its index in ``rows``."""
     tlake.check_round_code(round_code)
     errors = RowErrors(limit=MAX_ERRORS)
     chunks = reading.table_chunks(rows, COLUMNS, errors, first_row=0)
-    return _import(lake, round_code, chunks, errors, allowed_sizes, None)
+    return _import(lake, round_code, chunks, errors, allowed_sizes, None, outside)
 
 
 def _import(
@@ -133,6 +144,7 @@ def _import(
     errors: RowErrors,
     allowed_sizes: Sequence[int],
     progress: Progress | None,
+    outside: PersonsOutside | None,
 ) -> SampleImportReport:
     started = time.perf_counter()
     allowed = _allowed(allowed_sizes)
@@ -140,7 +152,7 @@ def _import(
         con.execute(_INCOMING)
         rows = 0
         for chunk in chunks:
-            staged = _check_chunk(chunk, allowed, errors)
+            staged = _check_chunk(chunk, allowed, errors, outside)
             con.register("chunk", staged)
             con.execute("INSERT INTO incoming SELECT * FROM chunk")
             con.unregister("chunk")
@@ -187,7 +199,9 @@ def _allowed(sizes: Sequence[int]) -> list[int]:
 # ---------------------------------------------------------------------------- a chunk
 
 
-def _check_chunk(chunk: Chunk, allowed: list[int], errors: RowErrors) -> pa.Table:
+def _check_chunk(
+    chunk: Chunk, allowed: list[int], errors: RowErrors, outside: PersonsOutside | None = None
+) -> pa.Table:
     """The chunk as staged rows (bad values null), its bad rows added to ``errors``."""
     table, first_row = chunk.table, chunk.first_row
     n = table.num_rows
@@ -219,6 +233,10 @@ def _check_chunk(chunk: Chunk, allowed: list[int], errors: RowErrors) -> pa.Tabl
         (no_time, "sampled_at", lambda _: _NO_TIME, raw_at),
         (bad_at, "sampled_at", lambda _: reading.BAD_TIME, raw_at),
     ]
+    if outside is not None:
+        refused = outside(pc.unique(person.drop_null()).to_pylist())
+        foreign = pc.is_in(person, value_set=pa.array(sorted(refused), pa.string()))
+        checks.append((foreign, "person_id", lambda _: _NOT_YOURS, person))
     reading.report_checks(checks, first_row, errors)
     bad = checks[0][0]
     for mask, _, _, _ in checks[1:]:

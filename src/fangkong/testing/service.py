@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,9 +27,11 @@ from fangkong.auth.principal import OutsideJurisdiction
 from fangkong.cases import service as cases_service
 from fangkong.clock import LOCAL_TZ
 from fangkong.errors import Conflict, InvalidInput, NotFound
+from fangkong.people import access as people_access
 from fangkong.people.joins import Community, Person, Workplace
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
+from fangkong.storage.bulk import IN_BATCH
 from fangkong.testing import outcome, pooling
 from fangkong.testing.models import (
     Recall,
@@ -734,12 +736,7 @@ def exempt(
     if reason not in EXEMPT_REASONS:
         raise InvalidInput(f"reason: one of {', '.join(EXEMPT_REASONS)}", reason=reason)
     person = session.scalar(select(Person).where(Person.person_no == person_no))
-    if person is None or not scope.covers(
-        city_code=(person.district_code or "")[:4] or None,
-        district_code=person.district_code,
-        street_code=person.street_code,
-        community_id=person.community_id,
-    ):
+    if person is None or not people_access.person_visible(scope, person):
         raise NotFound(f"no person {person_no!r}", person_no=person_no)
     row = session.scalar(
         select(RoundExemption).where(
@@ -752,6 +749,32 @@ def exempt(
     row.reason, row.note, row.recorded_by, row.recorded_at = reason, note, actor, now
     session.flush()
     return row
+
+
+def persons_outside(
+    session: Session, scope: Jurisdiction
+) -> Callable[[list[str]], set[str]] | None:
+    """What a caller bound to an area may not sample: the person numbers of a batch that
+    are not persons of ``scope`` (unknown ones too, so that the answer tells nothing of
+    other areas) — as exemptions and recalls reach only them. None when the caller reaches
+    the whole city, or is a site sampling its own quarantine round."""
+    if not scope.is_area or scope.whole_city:
+        return None
+
+    def outside(numbers: list[str]) -> set[str]:
+        inside: set[str] = set()
+        for i in range(0, len(numbers), IN_BATCH):
+            inside.update(
+                session.scalars(
+                    select(Person.person_no).where(
+                        Person.person_no.in_(numbers[i : i + IN_BATCH]),
+                        people_access.person_scope(scope),
+                    )
+                )
+            )
+        return set(numbers) - inside
+
+    return outside
 
 
 def exemptions_table(session: Session, round_: TestingRound) -> pa.Table:

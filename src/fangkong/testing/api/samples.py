@@ -97,7 +97,11 @@ def add_samples(
     service.require_open(round_)
     rows = pa.Table.from_pylist([s.model_dump() for s in data.samples])
     report = samples.add_samples(
-        lake, round_.code, rows, allowed_sizes=service.tube_sizes(round_, policy)
+        lake,
+        round_.code,
+        rows,
+        allowed_sizes=service.tube_sizes(round_, policy),
+        outside=service.persons_outside(session, principal.jurisdiction),
     )
     return _sample_read(report)
 
@@ -123,7 +127,11 @@ def import_samples(
     try:
         report = audited(
             lambda: samples.import_samples(
-                lake, round_.code, path, allowed_sizes=service.tube_sizes(round_, policy)
+                lake,
+                round_.code,
+                path,
+                allowed_sizes=service.tube_sizes(round_, policy),
+                outside=service.persons_outside(session, principal.jurisdiction),
             ),
             kind="testing_sample",
             filename=name,
