@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from fangkong.auth.deps import COOKIE
-from tests.conftest import PASSWORD
+from fangkong.storage.db import session_factory
+from fangkong.testing import labs
+from tests.conftest import NOW, PASSWORD
 from tests.signin import form_login
 
 
@@ -105,7 +108,9 @@ def test_bad_bearer_token_is_401(anon: TestClient) -> None:
     assert r.status_code == 401
 
 
-def test_admin_manages_users_and_tokens(client_as: Callable[[str], TestClient]) -> None:
+def test_admin_manages_users_and_tokens(
+    client_as: Callable[[str], TestClient], engine: Engine
+) -> None:
     admin = client_as("admin")
     r = admin.post(
         "/api/v1/users",
@@ -120,10 +125,12 @@ def test_admin_manages_users_and_tokens(client_as: Callable[[str], TestClient]) 
     assert r.status_code == 201, r.text
     assert r.json()["scope_code"] == "370303001"
     assert any(u["username"] == "zd_worker" for u in admin.get("/api/v1/users").json())
-    r = admin.post(
-        "/api/v1/tokens",
-        json={"name": "lab-x", "role": "lab", "scope_kind": "lab", "scope_code": "L9", "days": 7},
-    )
+    lab = {"name": "lab-x", "role": "lab", "scope_kind": "lab", "scope_code": "L9", "days": 7}
+    r = admin.post("/api/v1/tokens", json=lab)
+    assert r.status_code == 422  # no such lab yet
+    with session_factory(engine)() as s, s.begin():
+        labs.register_lab(s, city_code="3703", code="L9", name="第三方检测机构", now=NOW)
+    r = admin.post("/api/v1/tokens", json=lab)
     assert r.status_code == 201
     secret, prefix = r.json()["token"], r.json()["prefix"]
     assert all("token" not in t for t in admin.get("/api/v1/tokens").json())

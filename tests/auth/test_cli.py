@@ -85,6 +85,12 @@ def test_users_create_list_disable(home: Path) -> None:
 
 
 def test_tokens_create_prints_the_secret_once_and_revoke(home: Path) -> None:
+    code, out = run("tokens", "create", "lab-1", "--role", "lab", "--scope", "lab", "--area", "L01")
+    assert code == 1
+    assert "no lab L01" in out  # a lab is registered before an account is bound to it
+    code, out = run("testing", "lab", "add", "L01", "市疾控检测实验室")
+    assert code == 0, out
+    assert "L01" in run("testing", "lab", "list")[1]
     code, out = run(
         "tokens",
         "create",

@@ -1,5 +1,5 @@
 """Accounts are bound to places that exist: an area of the divisions, a community, a venue
-or a site of the registry; anything else is refused, naming the binding."""
+or a site of the registry, a registered lab; anything else is refused, naming the binding."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 from fangkong.auth import service as auth
 from fangkong.auth.jurisdiction import bind
 from fangkong.config import Settings
-from fangkong.errors import InvalidInput
+from fangkong.errors import Conflict, InvalidInput
 from fangkong.flows import accounts
 from fangkong.people import venues
 from fangkong.people.schemas import VenueCreate
+from fangkong.testing import labs
 from tests.conftest import NOW, SECRET
 
 KEYS = auth.Keys.from_settings(Settings(secret_key=SECRET))
@@ -36,6 +37,7 @@ def token(session: Session, role: str, kind: str, code: str) -> None:
     [
         ("venue_device", "venue", "V01"),  # the old demo binding: no such venue
         ("site_staff", "site", "S99"),
+        ("lab", "lab", "L99"),
         ("community_worker", "community", "999999"),
         ("community_worker", "street", "370306999"),
         ("district_officer", "district", "370399"),
@@ -53,3 +55,18 @@ def test_a_binding_to_a_venue_of_the_registry(session: Session) -> None:
         scope=bind("city", "3703"),
     )
     token(session, "venue_device", "venue", "V01")
+
+
+def test_a_binding_to_a_registered_lab(session: Session) -> None:
+    labs.register_lab(session, city_code="3703", code="L01", name="市疾控检测实验室", now=NOW)
+    token(session, "lab", "lab", "L01")
+    with pytest.raises(InvalidInput, match="L02"):
+        token(session, "lab", "lab", "L02")
+
+
+def test_a_lab_code_is_registered_once(session: Session) -> None:
+    labs.register_lab(session, city_code="3703", code="L01", name="市疾控检测实验室", now=NOW)
+    with pytest.raises(Conflict):
+        labs.register_lab(session, city_code="3703", code="L01", name="另一个", now=NOW)
+    with pytest.raises(InvalidInput):
+        labs.register_lab(session, city_code="3703", code="L 1", name="空格", now=NOW)

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from fangkong.auth import service as auth
 from fangkong.auth.permissions import ROLES
+from fangkong.demo.city import CITY_CODE
 from fangkong.flows import accounts
+from fangkong.testing import labs
 
 PASSWORD = "zibo-demo-2022"
 
@@ -53,6 +55,15 @@ def create_users(session: Session, *, now: datetime, keys: auth.Keys) -> list[Cr
     made: list[Credential] = []
     for user in USERS:
         token_only = ROLES[user.role].token_only
+        if user.scope_kind == "lab" and labs.find_lab(session, user.scope_code) is None:
+            # The city CDC's lab, which the replay's results name.
+            labs.register_lab(
+                session,
+                city_code=CITY_CODE,
+                code=user.scope_code,
+                name=user.display_name,
+                now=now,
+            )
         accounts.create_user(
             session,
             username=user.username,

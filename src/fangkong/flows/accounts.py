@@ -1,9 +1,9 @@
 """Users and API tokens bound to places that exist.
 
 ``auth`` sits below the registries, so it cannot look a binding up itself: a community
-binding needs its street (a community's jurisdiction lies inside it), and a venue or site
-binding must name one the registry holds, or the account could never do its job (a venue
-device bound to a venue that does not exist posts no scan).
+binding needs its street (a community's jurisdiction lies inside it), and a venue, site or
+lab binding must name one the registry holds, or the account could never do its job (a
+venue device bound to a venue that does not exist posts no scan).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fangkong.auth import service as auth
 from fangkong.errors import InvalidInput, NotFound
 from fangkong.people import lookups, venues
 from fangkong.quarantine import sites
+from fangkong.testing import labs
 
 if TYPE_CHECKING:
     from fangkong.auth.models import ApiToken, User
@@ -34,6 +35,8 @@ def binding_street(session: Session, kind: str, code: str) -> str | None:
             venues.require_venue(session, venue_code=code)
         elif kind == "site":
             sites.require_site(session, code)
+        elif kind == "lab":
+            labs.require_lab(session, code)
     except NotFound as exc:
         raise InvalidInput(f"cannot bind to {kind} {code!r}: {exc}", scope_code=code) from None
     return None

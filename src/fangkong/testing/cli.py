@@ -16,7 +16,7 @@ from fangkong.config import get_settings
 from fangkong.errors import ImportRejected, InvalidInput
 from fangkong.flows import rounds
 from fangkong.lake.layout import lake_root
-from fangkong.testing import lists, outcome, results, routine, samples, service
+from fangkong.testing import labs, lists, outcome, results, routine, samples, service
 from fangkong.testing.fhir import LabResult, parse_bundle
 from fangkong.testing.plan_xlsx import plan_workbook
 from fangkong.tracing import service as tracing_service
@@ -24,6 +24,8 @@ from fangkong.tracing import service as tracing_service
 app = typer.Typer(help="Mass nucleic-acid testing (全员核酸检测) and routine testing.")
 round_app = typer.Typer(help="Rounds of mass testing (轮次).", no_args_is_help=True)
 app.add_typer(round_app, name="round")
+lab_app = typer.Typer(help="The city's testing labs (检测机构).", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
 out = Console()
 
 
@@ -111,6 +113,33 @@ def list_rounds() -> None:
                 f"{r.due_count:,}",
                 r.pool_mode if r.pool_mode == "by_area" else str(r.pool_size),
             )
+        out.print(table)
+
+
+@lab_app.command("add")
+def add_lab(
+    code: str = typer.Argument(..., help="The lab's code, which lab accounts are bound to."),
+    name: str = typer.Argument(..., help="The lab's name, e.g. 市疾控检测实验室."),
+) -> None:
+    """Register a lab of the configured city, so that accounts may be bound to it."""
+    with cliutil.unit_of_work() as session:
+        lab = labs.register_lab(
+            session,
+            city_code=get_settings().city,
+            code=code,
+            name=name,
+            now=cliutil.clock().now(),
+        )
+        out.print(f"lab {lab.code} registered: {lab.name}")
+
+
+@lab_app.command("list")
+def list_labs() -> None:
+    """The labs of the configured city."""
+    with cliutil.unit_of_work() as session:
+        table = Table("code", "name")
+        for lab in labs.list_labs(session, city_code=get_settings().city):
+            table.add_row(lab.code, lab.name)
         out.print(table)
 
 

@@ -140,3 +140,16 @@ class Recall(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Lab(Base):
+    """A testing lab (检测机构) of the city: the place a ``lab`` account is bound to. Its
+    results carry its name; an account may only be bound to a lab registered here."""
+
+    __tablename__ = "testing_lab"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(4), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # what an account names
+    name: Mapped[str] = mapped_column(String(128))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
