@@ -1,0 +1,1 @@
+"""The one search box (written next)."""
