@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         default=None,
         description="Outbreak start (YYYY-MM-DD) for cumulative figures on the dashboard.",
     )
+    case_review: bool = Field(
+        default=False,
+        description="Hold every case entered by hand (form, API) for review before it counts.",
+    )
 
     secret_key: str = Field(
         default=PLACEHOLDER_SECRET,

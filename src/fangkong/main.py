@@ -39,7 +39,7 @@ from fangkong.testing import api as testing_api
 from fangkong.testing import pages as testing_pages
 from fangkong.tracing import api as tracing_api
 from fangkong.tracing import pages as tracing_pages
-from fangkong.web import api_docs, ratelimit
+from fangkong.web import api_docs, ratelimit, search
 from fangkong.web import pages as web_pages
 from fangkong.web.nul_guard import NulGuard
 from fangkong.web.security_headers import SecurityHeaders, for_server_errors
@@ -134,12 +134,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         testing_api.router,
         quarantine_api.router,
         monitoring_api.router,
+        search.api_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(auth_pages.router)
     app.include_router(web_pages.router)
+    app.include_router(search.router)
     app.include_router(people_pages.router)
     app.include_router(tracing_pages.router)
     app.include_router(testing_pages.router)

@@ -291,7 +291,9 @@ def test_writing_outside_the_jurisdiction_is_403_and_an_import_row_error(
     assert all(reason.startswith("outside your jurisdiction") for *_, reason in errors)
     assert listed(client) == EVERYTHING  # the whole file was rejected
 
-    page = zd_cdc.post("/cases/new", data={**body, "case_no": "X-2"})
+    page = zd_cdc.post(
+        "/cases/new", data={**body, "case_no": "X-2", "new_person": "1", "name": "某人"}
+    )
     assert page.status_code == 422
     assert "不在您的管辖范围" in page.text
 
@@ -471,7 +473,7 @@ def test_cookie_sign_in_then_writes_need_the_csrf_token(
             "reported_on": "2022-03-20"}  # fmt: skip
     refused(anon.post(f"{API}/cases", json=body), 403, "forbidden")
     assert anon.post(f"{API}/cases", json=body, headers={"X-CSRF-Token": token}).status_code == 201
-    form = {**body, "case_no": "C-2"}
+    form = {**body, "case_no": "C-2", "new_person": "1", "name": "某人"}
     refused(anon.post("/cases/new", data=form), 403, "forbidden")
     page = anon.post("/cases/new", data={**form, "csrf_token": token}, follow_redirects=False)
     assert page.status_code == 303

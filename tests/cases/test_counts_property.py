@@ -104,7 +104,9 @@ operations = st.lists(
 
 def recount_of(session: Session) -> dict[stats.Cell, int]:
     cases = session.scalars(select(Case))
-    return {cell: n for cell, n in stats.recount(service._facts(c) for c in cases).items() if n}
+    return {
+        cell: n for cell, n in stats.recount(service.counted_facts(c) for c in cases).items() if n
+    }
 
 
 def run(session: Session, ops: list[tuple[str, dict[str, Any]]]) -> None:

@@ -213,7 +213,7 @@ def assert_good_cases(session: Session) -> None:
     four = service.get_case(session, case_no="ZB-004", scope=CITY)
     assert (four.origin, four.unit_code, four.found_via) == ("abroad", "3703-gxq", "arrival_test")
     assert service.counts_table(session) == dict(
-        stats.recount(service._facts(c) for c in session.scalars(select(Case))).items()
+        stats.recount(service.counted_facts(c) for c in session.scalars(select(Case))).items()
     )
 
 

@@ -178,6 +178,7 @@ def test_adding_a_case_changes_the_dashboard(page: Watched, live_server: LiveSer
 
     p.goto("/cases/new")
     p.fill("#f-case_no", "B-10")
+    p.check("#f-new_person")  # not in the registry: the form creates the person
     p.fill("#f-name", "王五")
     p.select_option("#f-classification", "asymptomatic")
     p.select_option("#f-origin", "local")

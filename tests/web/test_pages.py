@@ -45,6 +45,7 @@ NEW_CASE = {
     "found_via": "home_isolation",
     "sampled_on": "2022-03-21",
     "reported_on": "2022-03-22",
+    "new_person": "1",  # no registry person: the form creates one
 }
 
 

@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, str] = {
     "cases.read": "查看病例 Read cases, their figures and the bulletin",
     "cases.write": "登记、修改、转确诊、出院 Create and edit cases",
     "cases.import": "导入病例 Import case files",
+    "cases.review": "审核、核减、订正病例，发布通报 Review, void, correct cases; publish bulletins",
     "stats.read": "查看统计与通报 Read daily statistics and bulletins",
     "person.read": "查看人员、住户、单位、场所（脱敏）Read the registry, masked",
     "person.write": "登记、修改人员与场所 Edit the registry",
@@ -86,6 +87,7 @@ ROLES: dict[str, Role] = {
             _READ
             | {
                 "cases.write",
+                "cases.review",
                 "person.pii.read",
                 "export",
                 "scans.read",
@@ -105,6 +107,7 @@ ROLES: dict[str, Role] = {
             _READ
             | {
                 "cases.write",
+                "cases.review",
                 "cases.import",
                 "person.write",
                 "person.import",

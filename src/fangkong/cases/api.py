@@ -15,13 +15,15 @@ from fangkong.apiutil import audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
-from fangkong.cases import service
+from fangkong.cases import review, service
 from fangkong.cases.bulletin_docx import render_docx
 from fangkong.cases.schemas import (
     BulletinRead,
+    CaseCorrectionIn,
     CaseCreate,
     CasePage,
     CaseRead,
+    CaseReview,
     CaseUpdate,
     DayEvent,
     DayFiguresRead,
@@ -45,6 +47,7 @@ Writer = Annotated[Principal, Depends(Require("cases.write"))]
 Importer = Annotated[Principal, Depends(Require("cases.import"))]
 Exporter = Annotated[Principal, Depends(Require("export"))]
 StatsReader = Annotated[Principal, Depends(Require("stats.read"))]
+Reviewer = Annotated[Principal, Depends(Require("cases.review"))]
 
 
 def _filter(
@@ -157,10 +160,20 @@ def export_cases(
 
 @router.post("/cases", response_model=CaseRead, status_code=201, summary="Register a case")
 def create_case(
-    data: CaseCreate, session: SessionDep, clock: ClockDep, policy: PolicyDep, principal: Writer
+    data: CaseCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    principal: Writer,
 ) -> CaseRead:
+    """Held for review first when ``FANGKONG_CASE_REVIEW`` is set (``status`` pending)."""
     case = positives.register_case(
-        session, data=data, now=clock.now(), scope=principal.jurisdiction
+        session,
+        data=data,
+        now=clock.now(),
+        scope=principal.jurisdiction,
+        held=settings.case_review,
     )
     return service.to_read(session, case, policy)
 
@@ -226,6 +239,50 @@ def discharge_case(
 ) -> CaseRead:
     case = service.discharge_case(
         session, case_no=case_no, on=event.on, now=clock.now(), scope=principal.jurisdiction
+    )
+    return service.to_read(session, case, policy)
+
+
+@router.post(
+    "/cases/{case_no}/review",
+    response_model=CaseRead,
+    summary="审核通过 or 核减: confirm a case held for review, or void a case (audited)",
+)
+def review_case(
+    case_no: Annotated[str, CASE_NO],
+    body: CaseReview,
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    principal: Reviewer,
+) -> CaseRead:
+    action = review.confirm if body.action == "confirm" else review.void
+    case = action(
+        session, case_no=case_no, reason=body.reason, principal=principal, now=clock.now()
+    )
+    return service.to_read(session, case, policy)
+
+
+@router.post(
+    "/cases/{case_no}/correct",
+    response_model=CaseRead,
+    summary="订正: correct a counted case's facts, with a reason (audited)",
+)
+def correct_case(
+    case_no: Annotated[str, CASE_NO],
+    body: CaseCorrectionIn,
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    principal: Reviewer,
+) -> CaseRead:
+    case = review.correct(
+        session,
+        case_no=case_no,
+        data=body.changes,
+        reason=body.reason,
+        principal=principal,
+        now=clock.now(),
     )
     return service.to_read(session, case, policy)
 
@@ -355,8 +412,53 @@ def bulletin(
         policy=policy,
         scope=principal.jurisdiction,
     )
+    stored = review.published(session, city_code=city_obj.code, day=the_day)
     return BulletinRead(
-        city_code=city_obj.code, city_name=city_obj.name, day=the_day, since=since, text=text
+        city_code=city_obj.code,
+        city_name=city_obj.name,
+        day=the_day,
+        since=since,
+        text=text,
+        published_text=stored.text if stored else None,
+        published_at=stored.published_at if stored else None,
+    )
+
+
+@router.post(
+    "/bulletin/publish",
+    response_model=BulletinRead,
+    status_code=201,
+    summary="Publish the day's bulletin: stored word for word, once (later corrections keep it)",
+)
+def publish_bulletin(
+    session: SessionDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    principal: Reviewer,
+    city: str | None = None,
+    day: date | None = None,
+    since: date | None = Query(None, description="Outbreak start: 自…至…累计报告…"),
+) -> BulletinRead:
+    city_obj = regions.city(city or settings.city)
+    the_day = _day_or_today(day, clock)
+    stored = review.publish(
+        session,
+        city_code=city_obj.code,
+        day=the_day,
+        since=since,
+        policy=policy,
+        principal=principal,
+        now=clock.now(),
+    )
+    return BulletinRead(
+        city_code=city_obj.code,
+        city_name=city_obj.name,
+        day=the_day,
+        since=since,
+        text=stored.text,
+        published_text=stored.text,
+        published_at=stored.published_at,
     )
 
 

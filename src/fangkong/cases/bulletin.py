@@ -1,8 +1,9 @@
 """The daily bulletin (疫情通报) in the official form: a pure function of the day's facts.
 
-Grammar (RULES §8, docs/bulletin.md): up to four sentences joined with no space —
+Grammar (RULES §8, docs/bulletin.md): up to five sentences joined with no space —
 new local cases; imported cases (only when there are any); conversions (only when there
-are any); totals. Full-width punctuation throughout.
+are any); corrections (核减、订正, only when there are any); totals. Full-width
+punctuation throughout.
 """
 
 from __future__ import annotations
@@ -46,6 +47,16 @@ class ImportedFigures:
 
 
 @dataclass(frozen=True)
+class Corrections:
+    """The local cases voided (核减) or corrected (订正) on the day, by reporting unit, counted
+    by what they were (a converted case as confirmed)."""
+
+    voided_confirmed: tuple[UnitFigure, ...] = ()
+    voided_asymptomatic: tuple[UnitFigure, ...] = ()
+    corrected: tuple[UnitFigure, ...] = ()
+
+
+@dataclass(frozen=True)
 class BulletinFacts:
     city_name: str
     day: date
@@ -58,6 +69,7 @@ class BulletinFacts:
     conversions: tuple[UnitFigure, ...] = ()
     imported: tuple[ImportedFigures, ...] = field(default=())
     since: date | None = None
+    corrections: Corrections = field(default_factory=Corrections)
 
 
 def _ranked(units: tuple[UnitFigure, ...]) -> list[UnitFigure]:
@@ -119,6 +131,28 @@ def conversions_sentence(facts: BulletinFacts) -> str:
     return f"{facts.city_name}报告本土无症状感染者转为确诊病例{total}例{where}。"
 
 
+def corrections_sentence(facts: BulletinFacts) -> str:
+    """``{市}核减既往报告的本土无症状感染者1例，在周村区；订正既往报告病例1例，在淄川区。``
+    only when cases were voided or corrected that day; the totals that follow count them."""
+    fixes = facts.corrections
+    parts = []
+    confirmed = sum(u.count for u in fixes.voided_confirmed)
+    asymptomatic = sum(u.count for u in fixes.voided_asymptomatic)
+    if confirmed + asymptomatic:
+        units: dict[tuple[str, int], int] = {}
+        for u in (*fixes.voided_confirmed, *fixes.voided_asymptomatic):
+            units[(u.name, u.order)] = units.get((u.name, u.order), 0) + u.count
+        where = tuple(UnitFigure(name, order, n) for (name, order), n in units.items())
+        kinds = _parts("本土", confirmed, asymptomatic)
+        parts.append(f"核减既往报告的{kinds}{_where(where, confirmed + asymptomatic)}")
+    corrected = sum(u.count for u in fixes.corrected)
+    if corrected:
+        parts.append(f"订正既往报告病例{corrected}例{_where(fixes.corrected, corrected)}")
+    if not parts:
+        return ""
+    return f"{facts.city_name}" + "；".join(parts) + "。"
+
+
 def totals_sentence(facts: BulletinFacts) -> str:
     figures = f"本土确诊病例{facts.total_confirmed}例、本土无症状感染者{facts.total_asymptomatic}例"
     end = f"{chinese_day(facts.day)}24时"
@@ -138,6 +172,7 @@ def compose(facts: BulletinFacts) -> str:
             new_cases_sentence(facts),
             imported_sentence(facts),
             conversions_sentence(facts),
+            corrections_sentence(facts),
             totals_sentence(facts),
         )
     )

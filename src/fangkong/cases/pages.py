@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from fangkong.auth.deps import Require
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import OutsideJurisdiction, Principal
-from fangkong.cases import service
+from fangkong.cases import review, service
 from fangkong.cases.schemas import CaseCreate, CaseRead, CaseUpdate
 from fangkong.cases.vocab import (
     CLASSIFICATION_LABELS,
@@ -35,6 +35,7 @@ from fangkong.config import Settings
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
 from fangkong.flows import positives
+from fangkong.people.schemas import PersonCreate
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 from fangkong.web import forms
@@ -47,12 +48,16 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(Require("cases.read", page=True))]
 Writer = Annotated[Principal, Depends(Require("cases.write", page=True))]
+Reviewer = Annotated[Principal, Depends(Require("cases.review", page=True))]
 
 PAGE_SIZE = 20
 FORM_ERROR = "_form"  # errors that belong to no single field
 
 FIELD_LABELS = {
     "case_no": "病例编号",
+    "person_no": "人员档案",
+    "phone": "手机号",
+    "community": "社区（村）",
     "name": "姓名",
     "id_number": "身份证号",
     "district": "区县",
@@ -70,6 +75,7 @@ FIELD_LABELS = {
 }
 CREATE_FIELDS = (
     "case_no",
+    "person_no",
     "name",
     "id_number",
     "district",
@@ -83,7 +89,9 @@ CREATE_FIELDS = (
     "infector_case_no",
     "notes",
 )
-EDIT_FIELDS = (*CREATE_FIELDS[1:], "converted_on", "discharged_on")
+EDIT_FIELDS = (*CREATE_FIELDS[2:], "converted_on", "discharged_on")
+# What a new registry person takes from the register form beyond the case's own fields.
+NEW_PERSON_FIELDS = ("phone", "community")
 
 # The date rules of ``schemas.check_dates``, in the words of the form.
 DATE_RULES = {
@@ -112,7 +120,14 @@ DONE_MESSAGES = {
     "unchanged": "没有需要保存的修改。",
     "converted": "已转为确诊病例。",
     "discharged": "已登记出院。",
+    "confirmed": "审核通过，病例已计入统计。",
+    "voided": "已核减，病例不再计入统计。",
+    "corrected": "已订正，统计已随之更新。",
 }
+STATUS_LABELS = {"pending": "待审核（不计入统计）", "counted": "已计入统计", "voided": "已核减"}
+CORRECTION_LABELS = {"review": "审核通过", "void": "核减", "correction": "订正"}
+# What a correction (订正) may change: the facts the figures count.
+CORRECT_FIELDS = ("classification", "origin", "found_via", "district", "street", "reported_on")
 
 Errors = dict[str, list[str]]
 E = TypeVar("E", Classification, Origin, FoundVia)
@@ -155,6 +170,16 @@ def domain_errors(exc: FangkongError) -> Errors:
         return {"case_no": [f"病例编号 {details['case_no']} 已存在"]}
     if isinstance(exc, NotFound) and "case_no" in details:
         return {"infector_case_no": [f"未找到病例 {details['case_no']}"]}
+    if isinstance(exc, Conflict) and "person_no" in details and "already exists" in exc.message:
+        return {"person_no": [f"人员编号 {details['person_no']} 已存在，请从人员档案中选择"]}
+    if details.get("field") == "person_no":
+        return {"person_no": ["请从人员档案中选择病例本人，或勾选“新建人员档案”"]}
+    if details.get("field") == "id_number" and isinstance(exc, Conflict):
+        if "person_no" in details:
+            return {"id_number": [f"该身份证号已属于人员 {details['person_no']}"]}
+        return {"id_number": ["该身份证号属于您管辖范围以外的人员，请联系其所在区县"]}
+    if isinstance(exc, NotFound) and "person_no" in details:
+        return {"person_no": [f"您的管辖范围内没有人员 {details['person_no']}"]}
     if isinstance(exc, InvalidInput):
         if details.get("field") == "district":
             return {"district": ["请选择区县"]}
@@ -320,11 +345,38 @@ def case_new(
     request: Request, settings: SettingsDep, policy: PolicyDep, clock: ClockDep, principal: Writer
 ) -> HTMLResponse:
     values = {"origin": Origin.local.value, "reported_on": today(clock).isoformat()}
+    if settings.case_review:
+        values["held"] = "1"
     scope = principal.jurisdiction
     districts = service.visible_districts(scope, city_code=regions.city(settings.city).code)
     if len(districts) == 1:
         values["district"] = districts[0].code
     return _render_new(request, settings, policy, scope, values, {}, 200)
+
+
+@router.get("/cases/new/persons", response_class=HTMLResponse)
+def case_new_persons(
+    request: Request, session: SessionDep, principal: Writer, q: str = ""
+) -> HTMLResponse:
+    """The registry persons of the caller's area matching ``q`` (ID number, phone, the
+    start of the name), masked, to pick the case's person from (HTMX)."""
+    found = service.person_choices(session, text=q, scope=principal.jurisdiction)
+    context = {"q": q.strip(), "persons": found}
+    return templates.TemplateResponse(request, "cases/_person_options.html", context)
+
+
+def _new_person(values: Mapping[str, str], extra: Mapping[str, str]) -> PersonCreate:
+    """The registry person a register form creates: the case's name, ID number and place,
+    numbered after the case."""
+    given = {
+        "person_no": f"P-{values['case_no']}",
+        "name": values["name"],
+        "id_number": values["id_number"],
+        "district": values["district"],
+        "street": values["street"],
+        **extra,
+    }
+    return PersonCreate.model_validate({k: v for k, v in given.items() if v})
 
 
 @router.post("/cases/new", response_class=HTMLResponse)
@@ -338,16 +390,23 @@ def case_create(
     principal: Writer,
 ) -> Response:
     values = _pick(form, CREATE_FIELDS)
+    extra = _pick(form, NEW_PERSON_FIELDS)
+    creating = form.get("new_person") == "1" and not values["person_no"]
+    held = form.get("held") == "1"
+    shown = {**values, **extra, "new_person": "1" if creating else "", "held": "1" if held else ""}
     scope = principal.jurisdiction
     try:
         data = CaseCreate.model_validate({k: v for k, v in values.items() if v})
+        new_person = _new_person(values, extra) if creating else None
     except ValidationError as exc:
-        return _render_new(request, settings, policy, scope, values, validation_errors(exc), 422)
+        return _render_new(request, settings, policy, scope, shown, validation_errors(exc), 422)
     with forms.undone_on_error(session) as undone:
-        case = positives.register_case(session, data=data, now=clock.now(), scope=scope)
+        case = positives.register_by_hand(
+            session, data=data, new_person=new_person, now=clock.now(), scope=scope, held=held
+        )
     if undone.error:
         errors = domain_errors(undone.error)
-        return _render_new(request, settings, policy, scope, values, errors, 422)
+        return _render_new(request, settings, policy, scope, shown, errors, 422)
     return RedirectResponse(f"/cases/{case.case_no}?done=created", status_code=303)
 
 
@@ -422,6 +481,17 @@ def _render_case(
         "nav": "cases",
         "case": read,
         "can_write": principal.can("cases.write"),
+        "can_review": principal.can("cases.review"),
+        "status_label": STATUS_LABELS.get(read.status, read.status),
+        "corrections": [
+            {
+                "kind": CORRECTION_LABELS.get(c.kind, c.kind),
+                "day": c.day,
+                "reason": c.reason,
+                "by": c.by,
+            }
+            for c in review.corrections_of(session, case_id=case.id)
+        ],
         "values": values if values is not None else _current(read),
         "errors": errors or {},
         "event_errors": event_errors or {},
@@ -592,3 +662,82 @@ def case_discharge(
         case_no=case_no,
         kind="discharged",
     )
+
+
+# ---------------------------------------------------------------- review and correction
+
+
+@router.post("/cases/{case_no}/review", response_class=HTMLResponse)
+def case_review(
+    request: Request,
+    case_no: str,
+    form: FieldsDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+    principal: Reviewer,
+) -> Response:
+    """审核通过 (``action=confirm``) or 核减 (``action=void``), with a reason."""
+    action = review.confirm if form.get("action") == "confirm" else review.void
+    with forms.undone_on_error(session) as undone:
+        action(
+            session, case_no=case_no, reason=form.get("reason", ""), principal=principal,
+            now=clock.now(),
+        )  # fmt: skip
+    if undone.error:
+        return _render_case(
+            request, session, settings, policy, clock, principal=principal, case_no=case_no,
+            event_errors={"review": _review_message(undone.error)}, status=422,
+        )  # fmt: skip
+    done = "confirmed" if action is review.confirm else "voided"
+    return RedirectResponse(f"/cases/{case_no}?done={done}", status_code=303)
+
+
+@router.post("/cases/{case_no}/correct", response_class=HTMLResponse)
+def case_correct(
+    request: Request,
+    case_no: str,
+    form: FieldsDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+    principal: Reviewer,
+) -> Response:
+    """订正: the counted facts the form changes, with a reason."""
+    given = {k: form.get(k) or None for k in CORRECT_FIELDS if k in form}
+    message = ""
+    try:
+        data = CaseUpdate.model_validate(given)
+    except ValidationError as exc:
+        message = "；".join(f"{FIELD_LABELS.get(k, k)}：{'、'.join(v)}"
+                           for k, v in validation_errors(exc).items())  # fmt: skip
+    else:
+        with forms.undone_on_error(session) as undone:
+            review.correct(
+                session, case_no=case_no, data=data, reason=form.get("reason", ""),
+                principal=principal, now=clock.now(),
+            )  # fmt: skip
+        if undone.error:
+            message = _review_message(undone.error)
+    if message:
+        return _render_case(
+            request, session, settings, policy, clock, principal=principal, case_no=case_no,
+            event_errors={"correct": message}, status=422,
+        )  # fmt: skip
+    return RedirectResponse(f"/cases/{case_no}?done=corrected", status_code=303)
+
+
+def _review_message(exc: FangkongError) -> str:
+    if exc.details.get("field") == "reason":
+        if "changes nothing" in exc.message:
+            return "订正内容没有改变统计口径（分类、来源、发现途径、区县、街道或报告日期）"
+        return "请填写原因"
+    if "not held for review" in exc.message:
+        return "该病例不在待审核状态"
+    if "already voided" in exc.message:
+        return "该病例已核减"
+    if "only a counted case" in exc.message:
+        return "只有已计入统计的病例可以订正"
+    return domain_errors(exc).popitem()[1][0]

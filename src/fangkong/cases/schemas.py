@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -130,6 +131,7 @@ class CaseRead(BaseModel):
     discharged_on: date | None
     infector_case_no: str | None
     notes: str | None
+    status: str = Field("counted", description="pending (held for review), counted, voided")
     created_at: datetime
     updated_at: datetime
 
@@ -183,7 +185,27 @@ class BulletinRead(BaseModel):
     city_name: str
     day: date
     since: date | None
-    text: str
+    text: str = Field(description="The bulletin as the figures read now.")
+    published_text: str | None = Field(
+        None, description="The bulletin as published that day, word for word (if it was)."
+    )
+    published_at: datetime | None = None
+
+
+class CaseReview(BaseModel):
+    """审核通过 (``confirm``) a case held for review, or 核减 (``void``) a case, with why."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["confirm", "void"]
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CaseCorrectionIn(BaseModel):
+    """订正: the facts that change (as a partial edit) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+    changes: CaseUpdate
 
 
 class DateOrderError(ValueError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import Forbidden, OutsideJurisdiction, Principal
 from fangkong.auth.scope import Reach
 from fangkong.cases import bulletin, stats
-from fangkong.cases.models import Case, DailyCount
+from fangkong.cases.models import Case, CaseCorrection, DailyCount
 from fangkong.cases.schemas import (
     CaseCreate,
     CaseRead,
@@ -41,6 +42,7 @@ from fangkong.cases.vocab import Classification, FoundVia, Origin
 from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
 from fangkong.people import service as people_service
 from fangkong.people.masking import mask_id_number, mask_name
+from fangkong.people.schemas import PersonRead
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 from fangkong.storage import bulk
@@ -48,7 +50,13 @@ from fangkong.storage import bulk
 # ---------------------------------------------------------------- counts
 
 
-def _facts(case: Case) -> stats.CaseFacts:
+COUNTED = "counted"
+
+
+def counted_facts(case: Case) -> stats.CaseFacts | None:
+    """What the case counts for: nothing while held for review or once voided."""
+    if case.status != COUNTED:
+        return None
     return stats.CaseFacts(
         city_code=case.city_code,
         unit_code=case.unit_code,
@@ -61,7 +69,7 @@ def _facts(case: Case) -> stats.CaseFacts:
     )
 
 
-def _apply(session: Session, change: dict[stats.Cell, int]) -> None:
+def apply_counts(session: Session, change: dict[stats.Cell, int]) -> None:
     # Cells in one order in every transaction, so that two writers never wait on each
     # other's cells crosswise (a deadlock on PostgreSQL).
     for (day, city_code, unit_code, metric), amount in sorted(change.items()):
@@ -94,7 +102,7 @@ def _add_to(session: Session, key: ColumnElement[bool], amount: int) -> bool:
 def rebuild_counts(session: Session) -> int:
     """Recount ``daily_count`` from the case table (repair, tests). Returns cells written."""
     session.execute(delete(DailyCount))
-    cells = stats.recount(_facts(c) for c in session.scalars(select(Case)))
+    cells = stats.recount(counted_facts(c) for c in session.scalars(select(Case)))
     session.add_all(
         DailyCount(day=d, city_code=city, unit_code=u, metric=m, value=v)
         for (d, city, u, m), v in cells.items()
@@ -294,7 +302,10 @@ def _infector_id(
     return get_case(session, case_no=case_no, scope=scope).id
 
 
-def create_case(session: Session, *, data: CaseCreate, now: datetime, scope: Jurisdiction) -> Case:
+def create_case(
+    session: Session, *, data: CaseCreate, now: datetime, scope: Jurisdiction, held: bool = False
+) -> Case:
+    """A new case; ``held`` keeps it out of the figures until it is reviewed."""
     if session.scalar(select(Case.id).where(Case.case_no == data.case_no)) is not None:
         raise Conflict(f"case {data.case_no!r} already exists", case_no=data.case_no)
     district_code, street_code, person_id = _place(
@@ -321,6 +332,7 @@ def create_case(session: Session, *, data: CaseCreate, now: datetime, scope: Jur
         converted_on=data.converted_on,
         discharged_on=data.discharged_on,
         notes=data.notes,
+        status="pending" if held else COUNTED,
         created_at=now,
         updated_at=now,
     )
@@ -328,7 +340,7 @@ def create_case(session: Session, *, data: CaseCreate, now: datetime, scope: Jur
     case.infector_case_id = _infector_id(session, data.infector_case_no, data.case_no, scope)
     session.add(case)
     session.flush()
-    _apply(session, stats.delta(None, _facts(case)))
+    apply_counts(session, stats.delta(None, counted_facts(case)))
     return case
 
 
@@ -375,7 +387,7 @@ def update_case(
     """Apply the fields given in ``data``; returns the case (unchanged if nothing differs).
     A case cannot be moved out of ``scope``."""
     case = get_case(session, case_no=case_no, scope=scope)
-    before = _facts(case)
+    before = counted_facts(case)
     fields_before = snapshot(case)
     saved = {name: getattr(case, name) for name in (*_FIELDS, "city_code")}
     try:
@@ -390,7 +402,7 @@ def update_case(
     if snapshot(case) != fields_before:
         case.updated_at = now
         session.flush()
-        _apply(session, stats.delta(before, _facts(case)))
+        apply_counts(session, stats.delta(before, counted_facts(case)))
     return case
 
 
@@ -506,6 +518,7 @@ def to_read(session: Session, case: Case, policy: Policy, *, full: bool = False)
         discharged_on=case.discharged_on,
         infector_case_no=case.infector.case_no if case.infector else None,
         notes=case.notes,
+        status=case.status,
         created_at=case.created_at,
         updated_at=case.updated_at,
     )
@@ -835,6 +848,50 @@ def bulletin_facts(
         total_confirmed=figures.total_confirmed,
         total_asymptomatic=figures.total_asymptomatic,
         since=since,
+        corrections=day_corrections(session, city_code=city_code, day=day),
+    )
+
+
+def _loaded(text: str | None) -> dict[str, str] | None:
+    return None if text is None else json.loads(text)
+
+
+def day_corrections(session: Session, *, city_code: str, day: date) -> bulletin.Corrections:
+    """What the bulletin of ``day`` states of the local cases voided or corrected that day
+    (counted by what they counted for before)."""
+    voided: dict[str, dict[str, int]] = {}
+    corrected: dict[str, int] = {}
+    rows = session.scalars(
+        select(CaseCorrection).where(
+            CaseCorrection.city_code == city_code,
+            CaseCorrection.day == day,
+            CaseCorrection.kind.in_(("void", "correction")),
+        )
+    )
+    for row in rows:
+        before = _loaded(row.before)
+        if before is None or before["origin"] != Origin.local:
+            continue
+        unit = before["unit_code"]
+        if row.kind == "void":
+            cls = before["reported_classification"]
+            if before.get("converted_on"):
+                cls = Classification.confirmed.value
+            voided.setdefault(cls, {}).setdefault(unit, 0)
+            voided[cls][unit] += 1
+        else:
+            corrected[unit] = corrected.get(unit, 0) + 1
+
+    def figures(counts: dict[str, int]) -> tuple[bulletin.UnitFigure, ...]:
+        return tuple(
+            bulletin.UnitFigure(regions.unit(c).name, regions.unit(c).order, n)
+            for c, n in counts.items()
+        )
+
+    return bulletin.Corrections(
+        voided_confirmed=figures(voided.get(Classification.confirmed.value, {})),
+        voided_asymptomatic=figures(voided.get(Classification.asymptomatic.value, {})),
+        corrected=figures(corrected),
     )
 
 
@@ -973,6 +1030,28 @@ def count_reported(
     if community_id is not None:
         query = query.where(_persons_of_community(community_id))
     return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class PersonChoice:
+    """A registry person offered by the register form (masked), with their case if any."""
+
+    person: PersonRead
+    case_no: str | None
+
+
+def person_choices(session: Session, *, text: str, scope: Jurisdiction) -> list[PersonChoice]:
+    """The persons of ``scope`` the register form may link a case to: exact ID number or
+    phone, or the start of the name (``people.service.search_persons``), masked."""
+    found = people_service.search_persons(session, text=text, scope=scope)
+    cases = persons_with_case(session, (p.id for p in found))
+    return [
+        PersonChoice(
+            people_service.person_read(p).masked_copy(),
+            cases[p.id].case_no if p.id in cases else None,
+        )
+        for p in found
+    ]
 
 
 def case_nos_with_prefix(session: Session, prefix: str) -> set[str]:

@@ -69,10 +69,12 @@ def delta(before: CaseFacts | None, after: CaseFacts | None) -> dict[Cell, int]:
     return {cell: n for cell, n in change.items() if n != 0}
 
 
-def recount(cases: Iterable[CaseFacts]) -> Counter[Cell]:
+def recount(cases: Iterable[CaseFacts | None]) -> Counter[Cell]:
+    """The cells of every case (``None``: a case that counts for nothing, held or voided)."""
     total: Counter[Cell] = Counter()
     for case in cases:
-        total.update(contributions(case))
+        if case is not None:
+            total.update(contributions(case))
     return total
 
 

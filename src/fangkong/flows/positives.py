@@ -17,7 +17,10 @@ from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.cases import importer as cases_importer
 from fangkong.cases import service as cases
 from fangkong.cases.schemas import CaseCreate
+from fangkong.errors import Conflict, InvalidInput
 from fangkong.monitoring import service as monitoring
+from fangkong.people import service as people_service
+from fangkong.people.schemas import PersonCreate
 from fangkong.quarantine import conversion
 from fangkong.tabular import ImportReport
 
@@ -49,12 +52,53 @@ def after_new_cases(
 
 
 def register_case(
-    session: Session, *, data: CaseCreate, now: datetime, scope: Jurisdiction
+    session: Session, *, data: CaseCreate, now: datetime, scope: Jurisdiction, held: bool = False
 ) -> Case:
-    """A new case (``cases.service.create_case``) and its consequences."""
-    case = cases.create_case(session, data=data, now=now, scope=scope)
+    """A new case (``cases.service.create_case``; ``held`` for review) and its consequences."""
+    case = cases.create_case(session, data=data, now=now, scope=scope, held=held)
     after_new_cases(session, [case], now=now)
     return case
+
+
+def register_by_hand(
+    session: Session,
+    *,
+    data: CaseCreate,
+    new_person: PersonCreate | None,
+    now: datetime,
+    scope: Jurisdiction,
+    held: bool = False,
+) -> Case:
+    """A case entered by hand, always linked to a registry person so that it can be traced:
+    the person picked (``data.person_no``), else the holder of its ID number inside
+    ``scope``, else ``new_person``, created here. The case takes the person's name and ID
+    number where the form left them blank."""
+    person_no = data.person_no
+    if person_no is None and data.id_number:
+        owner = people_service.id_number_owners(session, [data.id_number]).get(data.id_number)
+        if owner is not None and not people_service.visible_person_nos(
+            session, [owner], scope=scope
+        ):
+            raise Conflict(people_service.HIDDEN_OWNER, field="id_number")
+        person_no = owner
+    if person_no is None:
+        if new_person is None:
+            raise InvalidInput(
+                "a case entered by hand needs its person: pick one from the registry or create one",
+                field="person_no",
+            )
+        person_no = people_service.create_person(
+            session, data=new_person, now=now, scope=scope
+        ).person_no
+    person = people_service.get_person(session, person_no=person_no, scope=scope)
+    data = data.model_copy(
+        update={
+            "person_no": person.person_no,
+            "name": data.name or person.name,
+            "id_number": data.id_number or person.id_number,
+        }
+    )
+    return register_case(session, data=data, now=now, scope=scope, held=held)
 
 
 def import_cases(

@@ -9,9 +9,12 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.clock import LOCAL_TZ
+from fangkong.errors import NotFound
 from fangkong.monitoring.models import MonitoringReport, MonitoringTask
 from fangkong.monitoring.rules import CHANNELS, SYMPTOMS, TASK_KINDS, WINDOW_LABELS
+from fangkong.monitoring.service import get_order
 
 TASK_STATUS_LABELS = {"open": "待处理", "done": "已办结"}
 
@@ -90,3 +93,20 @@ def order_lines(session: Session, order_id: int) -> tuple[list[ReportLine], list
         )
         for t in tasks
     ]
+
+
+def person_reports(
+    session: Session, *, order_nos: list[str], scope: Jurisdiction
+) -> list[tuple[str, ReportLine]]:
+    """The reports of a person's orders (those inside ``scope``), newest first, each with
+    its order number (one person's record lists them together)."""
+    lines: list[tuple[str, ReportLine]] = []
+    for order_no in order_nos:
+        try:
+            order = get_order(session, order_no=order_no, scope=scope)
+        except NotFound:
+            continue
+        reports, _ = order_lines(session, order.id)
+        lines.extend((order_no, r) for r in reports)
+    lines.sort(key=lambda pair: pair[1].at, reverse=True)
+    return lines

@@ -16,10 +16,12 @@ from fastapi.responses import HTMLResponse
 
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
-from fangkong.deps import ClockDep, SessionDep, SettingsDep
+from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError
+from fangkong.lake.layout import lake_root
 from fangkong.people import lookups, service, venues, vocab, workplaces
 from fangkong.regions import service as regions
+from fangkong.web import person_record
 from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -108,19 +110,36 @@ def people_page(
 
 @router.get("/people/{person_no}", response_class=HTMLResponse)
 def person_page(
-    request: Request, person_no: str, session: SessionDep, clock: ClockDep, principal: Reader
+    request: Request,
+    person_no: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+    principal: Reader,
 ) -> HTMLResponse:
-    scope = principal.jurisdiction
-    found = service.get_person(session, person_no=person_no, scope=scope)
-    person = service.person_shown(session, person=found, principal=principal, now=clock.now())
-    members = []
-    if person.household_no:
-        _, others = service.get_household(session, household_no=person.household_no, scope=scope)
-        members = [service.person_read(p).masked_copy() for p in others if p.person_no != person_no]
+    """一人一档: the person and everything each domain holds about them (web.person_record)."""
+    record = person_record.person_record(
+        session,
+        person_no=person_no,
+        principal=principal,
+        policy=policy,
+        lake=lake_root(settings.home),
+        now=clock.now(),
+    )
     return templates.TemplateResponse(
         request,
         "people/person.html",
-        {"nav": "people", "person": person, "members": members},
+        {
+            "nav": "people",
+            "person": record.person,
+            "members": record.members,
+            "record": record,
+            "degree_labels": person_record.DEGREE_LABELS,
+            "contact_status_labels": person_record.CONTACT_STATUS_LABELS,
+            "class_labels": person_record.CLASS_LABELS,
+            "found_via_labels": person_record.FOUND_VIA,
+        },
     )
 
 

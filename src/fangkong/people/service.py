@@ -643,3 +643,50 @@ def person_cards(session: Session, person_ids: Iterable[int]) -> dict[int, Perso
         )
         cards.update((row[0], PersonCard(*row[1:])) for row in rows)
     return cards
+
+
+# ---------------------------------------------------------------- the search box
+
+SEARCH_LIMIT = 20
+
+
+def normal_id_number(text: str) -> str | None:
+    """``text`` as a stored ID number (18 characters, upper-case X), or None when it
+    cannot be one: the search then does not ask the index."""
+    value = "".join(text.split()).upper()
+    if len(value) == 18 and value[:17].isdigit() and (value[17].isdigit() or value[17] == "X"):
+        return value
+    return None
+
+
+def normal_phone(text: str) -> str | None:
+    """``text`` as a stored mobile number (spaces, dashes and +86 dropped), or None."""
+    value = "".join(text.split()).replace("-", "").removeprefix("+86").removeprefix("0086")
+    return value if len(value) == 11 and value.isdigit() and value[0] == "1" else None
+
+
+def search_persons(
+    session: Session, *, text: str, scope: Jurisdiction, limit: int = SEARCH_LIMIT
+) -> list[Person]:
+    """Persons inside ``scope`` whose ID number or phone is ``text`` exactly (normalised,
+    through their indexes), or whose name starts with it (the name's index serves a
+    prefix, not a substring), by person number."""
+    conditions: list[ColumnElement[bool]] = []
+    if (id_number := normal_id_number(text)) is not None:
+        conditions.append(Person.id_number == id_number)
+    if (phone := normal_phone(text)) is not None:
+        conditions.append(Person.phone == phone)
+    name = text.strip()
+    if name and not name.isdigit():
+        conditions.append(Person.name.startswith(name, autoescape=True))
+    if not conditions:
+        return []
+    return list(
+        session.scalars(
+            select(Person)
+            .where(or_(*conditions), person_scope(scope))
+            .options(*_PERSON_LOADS)
+            .order_by(Person.person_no)
+            .limit(limit)
+        )
+    )

@@ -638,10 +638,14 @@ def read_status(
     *,
     community_id: int | None = None,
     states: Iterable[str] | None = None,
+    person_no: str | None = None,
 ) -> pa.Table:
-    """Persons' states, of one community and of the given states when asked (e.g. the
-    missing list of a community for its community worker), by community and person."""
+    """Persons' states, of one community, of the given states or of one person when asked
+    (e.g. the missing list of a community for its community worker), by community and
+    person."""
     filters: list[tuple[str, str, object]] = []
+    if person_no is not None:
+        filters.append(("person_id", "=", person_no))
     if community_id is not None:
         filters.append(("community_id", "=", community_id))
     if states is not None:

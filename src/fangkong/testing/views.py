@@ -21,9 +21,9 @@ from fangkong.errors import NotFound
 from fangkong.people import service as people
 from fangkong.people.joins import Community, Person
 from fangkong.testing import lists, outcome, service
-from fangkong.testing.models import RoundExemption, TestingRound
+from fangkong.testing.models import Recall, RoundExemption, TestingRound
 from fangkong.testing.outcome import Level
-from fangkong.testing.texts import aware, local_time, percent, window_text
+from fangkong.testing.texts import KIND_LABELS, aware, local_time, percent, window_text
 
 
 def start_level(scope: Jurisdiction) -> str:
@@ -139,3 +139,51 @@ def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundC
     card.applied_at = local_time(round_.applied_at)
     card.chart = progress_chart(lake, round_)  # the whole round's hours
     return card
+
+
+# ---------------------------------------------------------------- one person's record
+
+
+@dataclass(frozen=True)
+class PersonTest:
+    """One person's state in one round (from the round's outcome) or a recall of theirs."""
+
+    round_code: str
+    round_name: str
+    kind: str  # the round's kind label
+    window: str
+    state: str  # in Chinese
+    recall: str = ""  # the recall's status, in Chinese, when there is one
+
+
+def person_tests(
+    session: Session, lake: Path, *, person_id: int, person_no: str, scope: Jurisdiction
+) -> list[PersonTest]:
+    """The person's state in each applied round of ``scope`` that counted them (a site's
+    daily round is shown as quarantine swabs instead) and their recalls, newest first."""
+    recalls = {
+        r.round_id: r for r in session.scalars(select(Recall).where(Recall.person_id == person_id))
+    }
+    found: list[PersonTest] = []
+    for round_ in service.list_rounds(session, scope=scope):
+        if round_.kind == "quarantine" or round_.applied_at is None:
+            continue
+        try:
+            table = outcome.read_status(lake, round_.code, person_no=person_no)
+        except NotFound:
+            continue
+        states = table["state"].to_pylist()
+        recall = recalls.get(round_.id)
+        if not states and recall is None:
+            continue
+        found.append(
+            PersonTest(
+                round_code=round_.code,
+                round_name=round_.name,
+                kind=KIND_LABELS.get(round_.kind, round_.kind),
+                window=window_text(round_.starts_at, round_.ends_at),
+                state=lists.STATE_LABELS.get(states[0], states[0]) if states else "—",
+                recall=lists.RECALL_LABELS.get(recall.status, recall.status) if recall else "",
+            )
+        )
+    return found

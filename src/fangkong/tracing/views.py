@@ -161,3 +161,68 @@ def venue_exposures(
         found = sorted(persons[case_no], key=lambda p: (p.overlap_start, p.person_no))
         result.append(PositiveAtVenue(case_no, case.classification, visits, found))
     return result
+
+
+# ---------------------------------------------------------------- one person's record
+
+
+def reason_words(reason: dict[str, object]) -> str:
+    """A contact's reason in a few words (the contacts page says it in full)."""
+    kind = reason.get("kind")
+    if kind == "household":
+        return f"同住（户号 {reason.get('household_no', '—')}）"
+    if kind == "workplace_unit":
+        return f"同单位同部门（单位 {reason.get('workplace_no', '—')}）"
+    if kind == "venue":
+        return f"场所共同暴露（场所码 {reason.get('venue_code', '—')}）"
+    if kind == "secondary":
+        return f"次密接（经 {reason.get('via', '—')}）"
+    return str(kind or "")
+
+
+@dataclass(frozen=True)
+class PersonContact:
+    """A contact edge of one person's record: the case and the contact (masked), the degree,
+    the status and the first reason kind (the page words them)."""
+
+    case_no: str
+    person_no: str
+    name: str | None
+    degree: str
+    status: str
+    reason: str  # the first reason, in a few words
+
+
+def person_contacts(
+    session: Session, *, person_id: int, case_ids: Sequence[int], scope: Jurisdiction
+) -> tuple[list[PersonContact], list[PersonContact]]:
+    """The person's contacts as a case (of ``case_ids``, their own cases) and the cases
+    they are a contact of, inside ``scope`` (a case outside it is left out), strongest first."""
+    rank = {d.value: i for i, d in enumerate((Degree.close, Degree.secondary, Degree.general))}
+    as_case = list(session.scalars(select(Contact).where(Contact.case_id.in_(list(case_ids)))))
+    as_contact = list(session.scalars(select(Contact).where(Contact.person_id == person_id)))
+    visible = {
+        c.id: c.case_no
+        for c in cases_service.cases_by_id(
+            session, {c.case_id for c in (*as_case, *as_contact)}, scope=scope
+        )
+    }
+    persons = people_service.persons_by_id(session, {c.person_id for c in as_case} | {person_id})
+
+    def line(c: Contact) -> PersonContact:
+        reasons = json.loads(c.reasons)
+        person = persons[c.person_id]
+        return PersonContact(
+            case_no=visible[c.case_id],
+            person_no=person.person_no,
+            name=mask_name(person.name),
+            degree=c.degree,
+            status=c.status,
+            reason=reason_words(reasons[0]) if reasons else "",
+        )
+
+    def ordered(rows: list[Contact]) -> list[PersonContact]:
+        kept = [line(c) for c in rows if c.case_id in visible]
+        return sorted(kept, key=lambda p: (rank.get(p.degree, 9), p.case_no, p.person_no))
+
+    return ordered(as_case), ordered(as_contact)

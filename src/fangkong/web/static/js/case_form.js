@@ -18,3 +18,18 @@
     sync();
   });
 })();
+
+// Pick the case's person from the registry's search results (cases/_person_options.html).
+(function () {
+  "use strict";
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-pick-person]");
+    if (!button) return;
+    const field = document.getElementById("f-person_no");
+    if (field) field.value = button.dataset.pickPerson;
+    const chosen = document.getElementById("person-chosen");
+    if (chosen) chosen.textContent = "已选择：" + button.dataset.label;
+    const creating = document.getElementById("f-new_person");
+    if (creating) creating.checked = false;
+  });
+})();
