@@ -92,7 +92,7 @@ def in_force_on(
     )
     if city_code is not None:
         query = query.where(RiskZonePeriod.city_code == city_code)
-    return [(z, p) for z, p in session.execute(query).tuples()]
+    return [(row[0], row[1]) for row in session.execute(query)]
 
 
 def entries_on(session: Session, *, day: date, city_code: str | None = None) -> list[ZoneEntry]:
