@@ -37,6 +37,7 @@ from fangkong.web import api_docs, ratelimit
 from fangkong.web import pages as web_pages
 from fangkong.web.nul_guard import NulGuard
 from fangkong.web.security_headers import SecurityHeaders, for_server_errors
+from fangkong.zones import api as zones_api
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 log = logging.getLogger("fangkong")
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         testing_api.router,
         quarantine_api.router,
         monitoring_api.router,
+        zones_api.router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
