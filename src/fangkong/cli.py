@@ -45,6 +45,7 @@ app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(quarantine_cli.sites_app, name="sites")
 app.add_typer(monitoring_cli.app, name="monitoring")
 app.add_typer(zones_cli.app, name="zones")
+app.add_typer(zones_cli.reopening_app, name="reopening")
 app.command("backup")(ops_cli.backup)
 app.command("restore")(ops_cli.restore)
 

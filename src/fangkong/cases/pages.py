@@ -344,7 +344,9 @@ def case_create(
     except ValidationError as exc:
         return _render_new(request, settings, policy, scope, values, validation_errors(exc), 422)
     with forms.undone_on_error(session) as undone:
-        case = positives.register_case(session, data=data, now=clock.now(), scope=scope)
+        case = positives.register_case(
+            session, data=data, now=clock.now(), scope=scope, policy=policy
+        )
     if undone.error:
         errors = domain_errors(undone.error)
         return _render_new(request, settings, policy, scope, values, errors, 422)

@@ -1,8 +1,11 @@
-"""``fangkong zones …``: proposals from a day's cases, the list, and the lifting run."""
+"""``fangkong zones …``: proposals from a day's cases, the list, the lifting run, notices
+and the city's feed; ``fangkong reopening …``: import and show reopening decisions."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -11,9 +14,12 @@ from rich.table import Table
 from fangkong import cliutil
 from fangkong.auth import audit
 from fangkong.clock import today
-from fangkong.zones import drawing, lifting, records, views
+from fangkong.config import get_settings
+from fangkong.zones import drawing, feed, lifting, notices, records, reopening, views
+from fangkong.zones.notice import render as render_notice
 
-app = typer.Typer(help="Risk zones (分区分级): proposals, the list, lifting.")
+app = typer.Typer(help="Risk zones (分区分级): proposals, the list, lifting, notices, feeds.")
+reopening_app = typer.Typer(help="Reopening decisions (分区域、分行业有序恢复).")
 out = Console()
 
 
@@ -123,3 +129,108 @@ def lift(
         )
     out.print(wait)
     out.print(f"{shown.isoformat()}: {len(applied)} applied, {len(held)} held")
+
+
+@app.command("notice")
+def notice(
+    kind: str = typer.Option("draw", "--kind", help="draw, adjust or lift."),
+    day: str = typer.Option(None, "--date", help="Local day YYYY-MM-DD; default today."),
+    codes: list[str] = typer.Option(None, "--zone", help="Only these zones (repeatable)."),
+    docx: Path = typer.Option(None, "--docx", help="Also write the notice as Word here."),
+) -> None:
+    """The official notice drawing, adjusting or lifting the day's zones."""
+    shown = _day(day)
+    with cliutil.unit_of_work() as session:
+        found = notices.notice(
+            session,
+            kind=kind,
+            day=shown,
+            scope=cliutil.city_scope(),
+            city_code=get_settings().city,
+            codes=codes or None,
+        )
+    text = render_notice(found)
+    typer.echo(text)
+    if docx is not None:
+        docx.write_bytes(notices.render_docx(text))
+        typer.echo(f"written {docx}", err=True)
+
+
+@app.command("feed")
+def feed_command(
+    day: str = typer.Option(None, "--date", help="Local day YYYY-MM-DD; default today."),
+    fmt: str = typer.Option("json", "--format", help="json, csv or geojson."),
+) -> None:
+    """The city's zones in force on the day, in the national risk-area list's shape."""
+    if fmt not in ("json", "csv", "geojson"):
+        raise typer.BadParameter("json, csv or geojson", param_hint="--format")
+    with cliutil.unit_of_work() as session:
+        found = feed.feed(session, city_code=get_settings().city, day=_day(day))
+    if fmt == "csv":
+        typer.echo(feed.as_csv(found), nl=False)
+    else:
+        data = feed.as_json(found) if fmt == "json" else feed.as_geojson(found)
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@reopening_app.command("import")
+def reopening_import(
+    file: Path = typer.Argument(
+        None, exists=True, dir_okay=False, help="A decision in TOML (see docs/zones.md)."
+    ),
+    builtin: str = typer.Option(
+        None, "--builtin", help="A decision shipped with fangkong: zibo-2022-03-23."
+    ),
+) -> None:
+    """Import a reopening decision (audited)."""
+    if (file is None) == (builtin is None):
+        raise typer.BadParameter("give a file or --builtin, not both")
+    text = reopening.builtin_text(builtin) if builtin else file.read_text(encoding="utf-8")
+    now = cliutil.clock().now()
+    with cliutil.unit_of_work() as session:
+        decision = reopening.import_decision(session, text=text, now=now, by="cli")
+        audit.record(
+            session,
+            principal=None,
+            actor="cli",
+            action="import_reopening",
+            now=now,
+            entity_type="reopening_decision",
+            entity_id=decision.code,
+            detail={"cells": len(decision.rules)},
+        )
+        code, cells = decision.code, len(decision.rules)
+    out.print(f"imported {code}: {cells} cell(s)")
+
+
+def _cell_text(cell: reopening.MatrixCell | None) -> str:
+    if cell is None:
+        return ""
+    return cell.verdict_label + ("：" + "、".join(cell.conditions) if cell.conditions else "")
+
+
+@reopening_app.command("show")
+def reopening_show(
+    code: str = typer.Argument(None, help="Decision code; default the city's latest."),
+) -> None:
+    """A decision as a matrix (region × category) and its notice."""
+    with cliutil.unit_of_work() as session:
+        if code is None:
+            found = reopening.list_decisions(session, city_code=get_settings().city)
+            if not found:
+                raise typer.BadParameter("the city has no reopening decision yet")
+            code = found[0].code
+        shown = reopening.matrix(reopening.get_decision(session, code=code))
+    table = Table("", *(label for _, label in shown.columns), title=f"{shown.code} {shown.title}")
+    for region, cells in shown.rows:
+        table.add_row(
+            region,
+            *(
+                ""
+                if c is None
+                else c.verdict_label + ("：" + "、".join(c.conditions) if c.conditions else "")
+                for c in cells
+            ),
+        )
+    out.print(table)
+    typer.echo(shown.notice)

@@ -11,6 +11,7 @@ their district (the cases service cuts them); only the HQ decides (``zones.decid
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -42,8 +43,12 @@ class ReasonRequired(InvalidInput):
     code = "reason_required"
 
 
-def _cases_at(session: Session, *, day: date, scope: Jurisdiction) -> list[CaseAt]:
+def _cases_at(
+    session: Session, *, day: date, scope: Jurisdiction, case_nos: Collection[str] | None
+) -> list[CaseAt]:
     new = cases.cases_in_scope(session, scope=scope, reported_on=day)
+    if case_nos is not None:
+        new = [c for c in new if c.case_no in case_nos]
     homes = {a[0]: a for a in places.addresses(session, [c.person_id for c in new if c.person_id])}
     found = tracing.contact_places(session, case_ids=[c.id for c in new])
     venues_wanted = {v for p in found.values() for v in p.venues}
@@ -129,12 +134,20 @@ def _apply_place(zone: RiskZone, place: Place, name: str) -> None:
 
 
 def propose_zones(
-    session: Session, *, day: date, policy: Policy, scope: Jurisdiction, now: datetime, by: str
+    session: Session,
+    *,
+    day: date,
+    policy: Policy,
+    scope: Jurisdiction,
+    now: datetime,
+    by: str,
+    case_nos: Collection[str] | None = None,
 ) -> list[RiskZone]:
-    """Proposals for the cases reported on ``day`` inside ``scope``; a place already
-    proposed at that level gets the new case numbers added. Returns the zones touched."""
+    """Proposals for the cases reported on ``day`` inside ``scope`` (only ``case_nos``
+    when given: a case just registered); a place already proposed at that level gets the
+    new case numbers added. Returns the zones touched."""
     proposals = propose(
-        _cases_at(session, day=day, scope=scope),
+        _cases_at(session, day=day, scope=scope, case_nos=case_nos),
         _drawn(session, day=day),
         policy.zones,
         policy.edition,

@@ -136,6 +136,20 @@ class ZoneScreening(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ZoneRound(Base):
+    """A testing round that targets a zone: when the round is applied, the zone's screening
+    (its residents sampled and positive) is recorded from the round's outcome."""
+
+    __tablename__ = "zone_round"
+    __table_args__ = (UniqueConstraint("zone_id", "round_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("risk_zone.id"), index=True)
+    round_code: Mapped[str] = mapped_column(String(64), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ReopeningDecision(Base):
     """A reopening decision (有序恢复生产生活秩序, seed 000): rules by region × category,
     in force from ``effective_at`` until a later decision of the city."""

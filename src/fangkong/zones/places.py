@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.errors import InvalidInput, NotFound
@@ -182,10 +182,26 @@ def residents(
         session.scalars(
             select(Person)
             .where(_person_condition(units), person_scope(scope))
+            .options(
+                selectinload(Person.community),
+                selectinload(Person.compound),
+                selectinload(Person.building),
+            )
             .order_by(Person.person_no)
             .limit(limit)
             .offset(offset)
         )
+    )
+
+
+def residents_total(
+    session: Session, units: Sequence[tuple[str, str]], *, scope: Jurisdiction
+) -> int:
+    return int(
+        session.scalar(
+            select(func.count(Person.id)).where(_person_condition(units), person_scope(scope))
+        )
+        or 0
     )
 
 
@@ -256,3 +272,59 @@ def workplace_count(session: Session, units: Sequence[tuple[str, str]]) -> int:
     if not parts:
         return 0
     return int(session.scalar(select(func.count(Workplace.id)).where(or_(*parts))) or 0)
+
+
+def resident_nos(session: Session, units: Sequence[tuple[str, str]]) -> set[str]:
+    """Registry numbers of the persons inside the units (a zone's screening counts them)."""
+    return set(session.scalars(select(Person.person_no).where(_person_condition(units))))
+
+
+def community_of(session: Session, kind: str, ref: str) -> int | None:
+    """The community a building or compound lies in (a round samples by community)."""
+    if not ref.isdigit():
+        return None
+    if kind == "compound":
+        return session.scalar(select(Compound.community_id).where(Compound.id == int(ref)))
+    if kind == "building":
+        return session.scalar(
+            select(Compound.community_id)
+            .join(Building, Building.compound_id == Compound.id)
+            .where(Building.id == int(ref))
+        )
+    return int(ref) if kind == "community" else None
+
+
+def workplaces_inside(
+    session: Session, units: Sequence[tuple[str, str]], *, limit: int = 500
+) -> list[Workplace]:
+    """The workplaces of the zone's workplace, street and district units, by number."""
+    by = _by_kind(units)
+    parts: list[ColumnElement[bool]] = []
+    if by.get("workplace"):
+        parts.append(Workplace.workplace_no.in_(by["workplace"]))
+    if by.get("street"):
+        parts.append(Workplace.street_code.in_(by["street"]))
+    if by.get("district"):
+        parts.append(Workplace.district_code.in_(by["district"]))
+    if not parts:
+        return []
+    return list(
+        session.scalars(
+            select(Workplace).where(or_(*parts)).order_by(Workplace.workplace_no).limit(limit)
+        )
+    )
+
+
+def community_names(session: Session, units: Sequence[tuple[str, str]]) -> list[str]:
+    """The communities a zone's building, compound and community units lie in, by name
+    (what the national risk-area list calls a zone's 社区)."""
+    ids: set[int] = set()
+    for kind, ref in units:
+        found = community_of(session, kind, ref) if kind in ("building", "compound") else None
+        if kind == "community" and ref.isdigit():
+            found = int(ref)
+        if found is not None:
+            ids.add(found)
+    if not ids:
+        return []
+    return sorted(session.scalars(select(Community.name).where(Community.id.in_(sorted(ids)))))

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.clock import LOCAL_TZ
@@ -52,7 +53,13 @@ def _period_on(day: date) -> list[ColumnElement[bool]]:
 
 
 def list_zones(
-    session: Session, *, flt: ZoneFilter, scope: Jurisdiction, limit: int = 500, offset: int = 0
+    session: Session,
+    *,
+    flt: ZoneFilter,
+    scope: Jurisdiction,
+    limit: int = 500,
+    offset: int = 0,
+    options: Sequence[ExecutableOption] = (),
 ) -> list[RiskZone]:
     conditions = [zone_conditions(scope)]
     if flt.city_code:
@@ -71,7 +78,7 @@ def list_zones(
         session.scalars(
             select(RiskZone)
             .where(*conditions)
-            .options(selectinload(RiskZone.units))
+            .options(selectinload(RiskZone.units), *options)
             .order_by(RiskZone.code)
             .limit(limit)
             .offset(offset)

@@ -11,17 +11,21 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from fangkong.errors import Conflict, InvalidInput, NotFound
 from fangkong.people import venues as people_venues
+from fangkong.people.vocab import INDUSTRIES, VENUE_CATEGORIES
 from fangkong.regions import service as regions
 from fangkong.zones import places, records
 from fangkong.zones.day import day_zones
 from fangkong.zones.index import ZoneStatus
 from fangkong.zones.models import ReopeningDecision, ReopeningRule
+from fangkong.zones.reopening_notice import DecisionText
+from fangkong.zones.reopening_notice import render as render_decision
 from fangkong.zones.reopening_rules import VERDICTS, ZONE_SCOPES, Cell, PlaceFacts, match
 from fangkong.zones.rules import SEVERITY
 
@@ -237,3 +241,96 @@ def import_decision(session: Session, *, text: str, now: datetime, by: str) -> R
     session.add(decision)
     session.flush()
     return decision
+
+
+# ---------------------------------------------------------------- reading a decision
+
+BUILTIN = {"zibo-2022-03-23": "zibo-2022-03-23.toml"}
+
+
+def builtin_text(name: str) -> str:
+    """A decision shipped with fangkong (``zones/data``): 淄博's of 23 March 2022."""
+    if name not in BUILTIN:
+        raise NotFound(f"no built-in decision {name!r}; known: {', '.join(BUILTIN)}")
+    return (Path(__file__).parent / "data" / BUILTIN[name]).read_text(encoding="utf-8")
+
+
+def _labels() -> dict[str, str]:
+    return {**INDUSTRIES, **VENUE_CATEGORIES, "*": "各行业"}
+
+
+def _region_names(decision: ReopeningDecision) -> dict[str, str]:
+    names: dict[str, str] = {}
+    reg = regions.registry()
+    for rule in decision.rules:
+        if rule.region_kind == "district" and rule.region_code in reg.districts:
+            names[rule.region_code] = reg.districts[rule.region_code].name
+        elif rule.region_kind == "unit" and rule.region_code in reg.units:
+            names[rule.region_code] = reg.units[rule.region_code].name
+    return names
+
+
+def decision_notice(decision: ReopeningDecision) -> str:
+    """The decision's notice, generated from its cells."""
+    return render_decision(
+        DecisionText(
+            title=decision.title,
+            city_name=regions.city(decision.city_code).name,
+            issuer=decision.issuer,
+            effective_at=decision.effective_at,
+            cells=tuple(cell_of(r) for r in decision.rules),
+            region_names=_region_names(decision),
+            category_labels=_labels(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    verdict: str
+    verdict_label: str
+    conditions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A decision as a table: a row per region and zone scope, a column per category."""
+
+    code: str
+    title: str
+    issuer: str
+    effective_at: datetime
+    source: str | None
+    columns: list[tuple[str, str]]  # (category, label)
+    rows: list[tuple[str, list[MatrixCell | None]]]  # (region label, cells by column)
+    notice: str
+
+
+def matrix(decision: ReopeningDecision) -> Matrix:
+    labels = _labels()
+    names = _region_names(decision)
+    columns: list[str] = []
+    for r in decision.rules:
+        if r.category not in columns:
+            columns.append(r.category)
+    columns.sort(key=lambda c: (c != "*", 0))
+    rows: dict[str, list[MatrixCell | None]] = {}
+    for r in decision.rules:
+        region = "全市" if r.region_kind == "city" else names.get(r.region_code, r.region_code)
+        scope = ZONE_SCOPES[r.zones] if r.zones != "any" else ""
+        key = f"{region}{'（' + scope + '）' if scope else ''}"
+        row = rows.setdefault(key, [None] * len(columns))
+        cell = cell_of(r)
+        row[columns.index(r.category)] = MatrixCell(
+            r.verdict, VERDICTS[r.verdict], cell.conditions()
+        )
+    return Matrix(
+        decision.code,
+        decision.title,
+        decision.issuer,
+        decision.effective_at,
+        decision.source,
+        [(c, labels.get(c, c)) for c in columns],
+        list(rows.items()),
+        decision_notice(decision),
+    )

@@ -8,6 +8,7 @@ Create Date: 2026-12-02 15:00:00
 - ``risk_zone`` (+ ``risk_zone_unit``, ``risk_zone_period``, ``risk_zone_event``): a zone,
   its extent in registry units, its level over local days, and its history.
 - ``zone_screening``: a screening round of a zone on a day (what lifting waits for).
+- ``zone_round``: a testing round targeting a zone (its screening is recorded on apply).
 - ``reopening_decision`` / ``reopening_rule``: region × category, with conditions.
 - ``compound``, ``building``, ``venue`` get ``lon``/``lat`` (WGS-84, nullable).
 """
@@ -205,6 +206,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_zone_screening_day"), ["day"], unique=False)
         batch_op.create_index(batch_op.f("ix_zone_screening_zone_id"), ["zone_id"], unique=False)
 
+    op.create_table(
+        "zone_round",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("zone_id", sa.Integer(), nullable=False),
+        sa.Column("round_code", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", fangkong.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["zone_id"], ["risk_zone.id"], name=op.f("fk_zone_round_zone_id_risk_zone")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_zone_round")),
+        sa.UniqueConstraint("zone_id", "round_code", name=op.f("uq_zone_round_zone_id")),
+    )
+    with op.batch_alter_table("zone_round", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_zone_round_round_code"), ["round_code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_zone_round_zone_id"), ["zone_id"], unique=False)
+
     with op.batch_alter_table("building", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lon", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("lat", sa.Float(), nullable=True))
@@ -231,6 +249,11 @@ def downgrade() -> None:
         batch_op.drop_column("lat")
         batch_op.drop_column("lon")
 
+    with op.batch_alter_table("zone_round", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_zone_round_zone_id"))
+        batch_op.drop_index(batch_op.f("ix_zone_round_round_code"))
+
+    op.drop_table("zone_round")
     with op.batch_alter_table("zone_screening", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_zone_screening_zone_id"))
         batch_op.drop_index(batch_op.f("ix_zone_screening_day"))
