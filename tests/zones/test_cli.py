@@ -65,3 +65,36 @@ def test_propose_list_lift(home: Path) -> None:
     assert "已解除" in run("zones", "list")
     bad = CliRunner().invoke(app, ["zones", "lift", "--date", "17 March"])
     assert bad.exit_code != 0
+
+
+def test_notice_feed_and_reopening(home: Path) -> None:
+    path = home / "cases.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case_no", "district", "classification", "reported_on"])
+        writer.writerow(["C-1", "周村区", "asymptomatic", "2022-03-16"])
+    run("cases", "import", str(path))
+    with cliutil.unit_of_work() as session:
+        (zone,) = records.proposed_zones(session)
+        drawing.confirm(
+            session, code=zone.code, scope=cliutil.city_scope(), effective_at=NOW, now=NOW, by="hq"
+        )
+    word = home / "notice.docx"
+    text = run("zones", "notice", "--kind", "draw", "--date", "2022-03-16", "--docx", str(word))
+    assert text.split("\n")[3] == (
+        "一、自3月16日10时起，将周村区其他区域划定为防范区。"
+        "防范区实行“强化社会面管控、严格限制人员聚集”。"
+    )
+    assert word.read_bytes()[:2] == b"PK"
+    assert run("zones", "feed", "--date", "2022-03-16", "--format", "csv").split("\n")[1] == (
+        f"山东省,淄博市,周村区,周村区,precaution,防范区,,{zone.code},2022-03-16"
+    )
+    refused = CliRunner().invoke(app, ["zones", "notice", "--kind", "lift", "--date", "2022-03-16"])
+    assert refused.exit_code != 0
+    assert "no zone" in refused.output
+    assert run("reopening", "import", "--builtin", "zibo-2022-03-23") == (
+        "imported 3703-2022-03-23: 16 cell(s)\n"
+    )
+    shown = run("reopening", "show")
+    assert "优先复工复产" in shown
+    assert "自3月23日0时起，淄博市逐步恢复正常生产生活秩序。" in shown

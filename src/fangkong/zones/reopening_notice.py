@@ -63,7 +63,7 @@ def _sentence(subject: str, cell: Cell) -> str:
 def _by_region(d: DecisionText) -> list[str]:
     cells = [c for c in d.cells if c.category == "*"]
     order = {"city": 0, "district": 1, "unit": 2}
-    cells.sort(key=lambda c: (order.get(c.region_kind, 3), c.region_code, c.zones))
+    cells.sort(key=lambda c: (order.get(c.region_kind, 3), c.region_code))  # stable
     return [_sentence(f"{_region(d, c)}{SCOPES.get(c.zones, '')}", c) for c in cells]
 
 
