@@ -38,6 +38,7 @@ from fangkong.web import pages as web_pages
 from fangkong.web.nul_guard import NulGuard
 from fangkong.web.security_headers import SecurityHeaders, for_server_errors
 from fangkong.zones import api as zones_api
+from fangkong.zones import pages as zones_pages
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 log = logging.getLogger("fangkong")
@@ -127,5 +128,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(testing_pages.router)
     app.include_router(monitoring_pages.router)
     app.include_router(quarantine_pages.router)
+    app.include_router(zones_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -194,3 +194,14 @@ def record_round(
         recorded.append(row)
     session.flush()
     return recorded
+
+
+def round_zone_codes_of(session: Session, zone_id: int) -> list[str]:
+    """The testing rounds that target a zone, by code."""
+    return list(
+        session.scalars(
+            select(ZoneRound.round_code)
+            .where(ZoneRound.zone_id == zone_id)
+            .order_by(ZoneRound.round_code)
+        )
+    )
