@@ -18,6 +18,7 @@ from fangkong.storage import migrate
 from fangkong.storage.db import create_store_engine
 from fangkong.testing import cli as testing_cli
 from fangkong.tracing import cli as tracing_cli
+from fangkong.zones import cli as zones_cli
 
 app = typer.Typer(
     name="fangkong",
@@ -43,6 +44,8 @@ app.add_typer(testing_cli.app, name="testing")
 app.add_typer(quarantine_cli.app, name="quarantine")
 app.add_typer(quarantine_cli.sites_app, name="sites")
 app.add_typer(monitoring_cli.app, name="monitoring")
+app.add_typer(zones_cli.app, name="zones")
+app.add_typer(zones_cli.reopening_app, name="reopening")
 app.command("backup")(ops_cli.backup)
 app.command("restore")(ops_cli.restore)
 

@@ -43,6 +43,8 @@ from fangkong.web import api_docs, ratelimit, search
 from fangkong.web import pages as web_pages
 from fangkong.web.nul_guard import NulGuard
 from fangkong.web.security_headers import SecurityHeaders, for_server_errors
+from fangkong.zones import api as zones_api
+from fangkong.zones import pages as zones_pages
 
 STATIC = Path(__file__).resolve().parent / "web" / "static"
 log = logging.getLogger("fangkong")
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quarantine_api.router,
         monitoring_api.router,
         search.api_router,
+        zones_api.router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
@@ -147,5 +150,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(testing_pages.router)
     app.include_router(monitoring_pages.router)
     app.include_router(quarantine_pages.router)
+    app.include_router(zones_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

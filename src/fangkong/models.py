@@ -7,6 +7,7 @@ from fangkong.people import models as people_models
 from fangkong.quarantine import models as quarantine_models
 from fangkong.testing import models as testing_models
 from fangkong.tracing import models as tracing_models
+from fangkong.zones import models as zones_models
 
 __all__ = [
     "auth_models",
@@ -16,4 +17,5 @@ __all__ = [
     "quarantine_models",
     "testing_models",
     "tracing_models",
+    "zones_models",
 ]

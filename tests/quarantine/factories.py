@@ -115,7 +115,7 @@ def case(session: Session, no: str, person: Person | None = None, **fields: obje
         values["person_no"] = person.person_no
     values.update(fields)
     return positives.register_case(
-        session, data=CaseCreate.model_validate(values), now=NOW, scope=CITY
+        session, data=CaseCreate.model_validate(values), now=NOW, scope=CITY, policy=None
     )
 
 

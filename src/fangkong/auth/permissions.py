@@ -53,6 +53,9 @@ PERMISSIONS: dict[str, str] = {
     "quarantine.sites": "登记、导入隔离点与房间 Manage quarantine sites and rooms",
     "quarantine.site": "隔离点：确认接收、登记在点情况 Work a site: arrivals, people on site",
     "monitoring.report": "录入健康监测、自报链接、处理提醒 Enter monitoring reports, handle alerts",
+    "zones.read": "查看风险区域、解封倒计时与复工复产决定 Read risk zones, lifting and reopening",
+    "zones.propose": "提出划定风险区域建议、登记区域筛查 Propose zones, record zone screenings",
+    "zones.decide": "确认、调整、驳回、解除风险区域，发布公告与复工决定 Decide zones, reopening",
 }
 
 
@@ -98,6 +101,9 @@ ROLES: dict[str, Role] = {
                 "testing.export",
                 "quarantine.read",
                 "quarantine.plan",
+                "zones.read",
+                "zones.propose",
+                "zones.decide",
             },
             ("city",),
         ),
@@ -128,6 +134,8 @@ ROLES: dict[str, Role] = {
                 "quarantine.sites",
                 "quarantine.site",
                 "monitoring.report",
+                "zones.read",
+                "zones.propose",
             },
             ("city", "district", "unit"),
         ),
@@ -150,6 +158,8 @@ ROLES: dict[str, Role] = {
                 "quarantine.sites",
                 "quarantine.site",
                 "monitoring.report",
+                "zones.read",
+                "zones.propose",
             },
             ("district", "unit"),
         ),
@@ -168,6 +178,7 @@ ROLES: dict[str, Role] = {
                 "testing.export",
                 "quarantine.read",
                 "monitoring.report",
+                "zones.read",
             },
             ("street", "community"),
         ),
@@ -179,7 +190,7 @@ ROLES: dict[str, Role] = {
         ),
         _role("lab", "检测机构", {"testing.results"}, ("lab",)),
         _role("venue_device", "场所", {"scans.write"}, ("venue",), token_only=True),
-        _role("hotline", "12345坐席", {"stats.read"}, ("city",)),
+        _role("hotline", "12345坐席", {"stats.read", "zones.read"}, ("city",)),
         _role("admin", "系统管理员", {"audit.read", "users.manage", "stats.read"}, ("city",)),
     )
 }

@@ -7,6 +7,7 @@ which cuts every read and write to it.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
@@ -173,6 +174,7 @@ def create_case(
         data=data,
         now=clock.now(),
         scope=principal.jurisdiction,
+        policy=policy,
         held=settings.case_review,
     )
     return service.to_read(session, case, policy)
@@ -293,9 +295,14 @@ def correct_case(
     summary="Import cases from .csv or .xlsx (all or nothing, idempotent; audited)",
 )
 def import_file(
-    file: Annotated[UploadFile, File()], session: SessionDep, clock: ClockDep, principal: Importer
+    file: Annotated[UploadFile, File()],
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    principal: Importer,
 ) -> ImportReport:
-    return audited_import(import_cases, "case", file, session, clock, principal)
+    importer = partial(import_cases, policy=policy)  # the new cases' zones are proposed
+    return audited_import(importer, "case", file, session, clock, principal)
 
 
 def _figures(fig: DayFigures) -> DayFiguresRead:

@@ -25,7 +25,8 @@ def import_command(
     """Import cases. All or nothing: any bad row rejects the file; re-importing changes nothing.
 
     The command acts for the whole configured city, and the import is in the audit log."""
-    cliutil.run_import(partial(import_cases, scope=cliutil.city_scope()), file, kind="case")
+    importer = partial(import_cases, scope=cliutil.city_scope(), policy=cliutil.policy())
+    cliutil.run_import(importer, file, kind="case")
 
 
 @app.command("list")

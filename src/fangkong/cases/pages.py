@@ -402,7 +402,13 @@ def case_create(
         return _render_new(request, settings, policy, scope, shown, validation_errors(exc), 422)
     with forms.undone_on_error(session) as undone:
         case = positives.register_by_hand(
-            session, data=data, new_person=new_person, now=clock.now(), scope=scope, held=held
+            session,
+            data=data,
+            new_person=new_person,
+            now=clock.now(),
+            scope=scope,
+            policy=policy,
+            held=held,
         )
     if undone.error:
         errors = domain_errors(undone.error)

@@ -2,7 +2,9 @@
 
 Whoever registers a case — a form, the API, a file import, a testing round — goes through
 here, so that a person under quarantine or home monitoring has their order converted exactly
-once (RULES §3) and their self-report link stops working at the same moment.
+once (RULES §3) and their self-report link stops working at the same moment, and so that the
+HQ finds the zones the new cases call for proposed (``propose_after``): proposals only —
+the HQ confirms, edits or rejects each; nothing here puts a zone in force.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from fangkong.auth.jurisdiction import Jurisdiction
+from fangkong.auth.jurisdiction import Jurisdiction, bind
 from fangkong.cases import importer as cases_importer
 from fangkong.cases import service as cases
 from fangkong.cases.schemas import CaseCreate
@@ -21,8 +23,10 @@ from fangkong.errors import Conflict, InvalidInput
 from fangkong.monitoring import service as monitoring
 from fangkong.people import service as people_service
 from fangkong.people.schemas import PersonCreate
+from fangkong.policy import Policy
 from fangkong.quarantine import conversion
 from fangkong.tabular import ImportReport
+from fangkong.zones import drawing as zone_drawing
 
 if TYPE_CHECKING:
     from fangkong.cases.models import Case
@@ -51,12 +55,44 @@ def after_new_cases(
     return converted
 
 
+def propose_after(
+    session: Session, new: Sequence[Case], *, policy: Policy | None, now: datetime
+) -> int:
+    """Zones proposed for the new cases (per city and day reported), for the HQ to decide;
+    how many proposals were made or extended. Without a policy (a bulk load that proposes
+    in its own step) nothing is proposed."""
+    if policy is None or not new:
+        return 0
+    touched = 0
+    for city, day in sorted({(c.city_code, c.reported_on) for c in new}):
+        touched += len(
+            zone_drawing.propose_zones(
+                session,
+                day=day,
+                policy=policy,
+                scope=bind("city", city),
+                now=now,
+                by="system",
+                case_nos=[c.case_no for c in new if c.city_code == city and c.reported_on == day],
+            )
+        )
+    return touched
+
+
 def register_case(
-    session: Session, *, data: CaseCreate, now: datetime, scope: Jurisdiction, held: bool = False
+    session: Session,
+    *,
+    data: CaseCreate,
+    now: datetime,
+    scope: Jurisdiction,
+    policy: Policy | None,
+    held: bool = False,
 ) -> Case:
     """A new case (``cases.service.create_case``; ``held`` for review) and its consequences."""
     case = cases.create_case(session, data=data, now=now, scope=scope, held=held)
     after_new_cases(session, [case], now=now)
+    if not held:  # a case held for review draws no zone until it is confirmed
+        propose_after(session, [case], policy=policy, now=now)
     return case
 
 
@@ -67,6 +103,7 @@ def register_by_hand(
     new_person: PersonCreate | None,
     now: datetime,
     scope: Jurisdiction,
+    policy: Policy | None,
     held: bool = False,
 ) -> Case:
     """A case entered by hand, always linked to a registry person so that it can be traced:
@@ -98,11 +135,17 @@ def register_by_hand(
             "id_number": data.id_number or person.id_number,
         }
     )
-    return register_case(session, data=data, now=now, scope=scope, held=held)
+    return register_case(session, data=data, now=now, scope=scope, policy=policy, held=held)
 
 
 def import_cases(
-    session: Session, *, data: bytes, filename: str, now: datetime, scope: Jurisdiction
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    now: datetime,
+    scope: Jurisdiction,
+    policy: Policy | None = None,
 ) -> ImportReport:
     """A case file (``cases.importer``, all or nothing), then the consequences of the cases
     it added."""
@@ -111,4 +154,5 @@ def import_cases(
     )
     added = cases.cases_by_no(session, report.added_keys, scope=scope)
     after_new_cases(session, added, now=now)
+    propose_after(session, added, policy=policy, now=now)
     return report

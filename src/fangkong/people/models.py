@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fangkong.storage.db import Base
@@ -34,6 +34,9 @@ class Compound(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
+    # A point (WGS-84), for the zone map and point-in-zone; GCJ-02 input is converted on import.
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
 
     community: Mapped[Community] = relationship()
 
@@ -45,6 +48,8 @@ class Building(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id"), index=True)
     name: Mapped[str] = mapped_column(String(32))
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
 
     compound: Mapped[Compound] = relationship()
 
@@ -128,3 +133,5 @@ class Venue(Base):
     street_code: Mapped[str | None] = mapped_column(String(9))
     address: Mapped[str | None] = mapped_column(String(200))
     capacity: Mapped[int | None] = mapped_column(Integer)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)

@@ -143,3 +143,29 @@ def venue_read(venue: Venue) -> VenueRead:
         address=venue.address,
         capacity=venue.capacity,
     )
+
+
+def venues_in(
+    session: Session,
+    *,
+    district_codes: Iterable[str] = (),
+    street_codes: Iterable[str] = (),
+    venue_codes: Iterable[str] = (),
+    with_points_in_city: str | None = None,
+) -> list[Venue]:
+    """The venues of these districts or streets, or with these codes; with
+    ``with_points_in_city`` also every venue of that city that has a point (zones place
+    them in polygons)."""
+    parts: list[ColumnElement[bool]] = []
+    if districts := sorted(set(district_codes)):
+        parts.append(Venue.district_code.in_(districts))
+    if streets := sorted(set(street_codes)):
+        parts.append(Venue.street_code.in_(streets))
+    if codes := sorted(set(venue_codes)):
+        parts.append(Venue.venue_code.in_(codes))
+    if with_points_in_city is not None:
+        city = [d.code for d in regions.districts(with_points_in_city)]
+        parts.append(Venue.lon.is_not(None) & Venue.district_code.in_(city))
+    if not parts:
+        return []
+    return list(session.scalars(select(Venue).where(or_(*parts)).order_by(Venue.venue_code)))

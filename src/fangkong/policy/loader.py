@@ -22,9 +22,13 @@ def available_editions() -> list[str]:
 
 
 def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` over ``base``, table by table; a table marked ``replace = true`` takes
+    the base's place whole (an edition that drops a level drops its lifting rule too)."""
     merged = dict(base)
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, dict) and value.get("replace") is True:
+            merged[key] = {k: v for k, v in value.items() if k != "replace"}
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value)
         else:
             merged[key] = value

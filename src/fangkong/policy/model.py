@@ -225,6 +225,88 @@ class QuarantinePolicy(_Section):
         return stages
 
 
+ZoneLevel = Literal["sealed", "controlled", "precaution", "high", "medium", "low"]
+
+
+class LiftRule(_Section):
+    """When a zone of one level may leave it (RULES §4): ``quiet_days`` with no new positive
+    inside, counted from the later of the day the level took effect and the last positive;
+    an all-negative screening round of the zone on day ``quiet_days - round_window_days + 1``
+    or later; for the 2021 rules also every close contact's quarantine ended. ``then`` is
+    the level it goes to, or None: lifted (the area falls back to the county's rest)."""
+
+    quiet_days: int = Field(..., ge=1, description="Days with no new positive inside.")
+    round_window_days: int = Field(
+        1, ge=1, description="The all-negative round falls in the last N days of the count."
+    )
+    contacts_released: bool = Field(
+        False, description="The last close contact's quarantine has ended negative (2021)."
+    )
+    then: ZoneLevel | None = Field(None, description="The next level; None means lifted.")
+    after_downgrade_days: int | None = Field(
+        None,
+        ge=1,
+        description="A zone that reached this level by a downgrade needs only these days.",
+    )
+
+
+class ZonePolicy(_Section):
+    """分区分级 (RULES §4): the levels of an edition, how a case's places are proposed and
+    when each level lifts."""
+
+    levels: tuple[ZoneLevel, ...] = Field(
+        ("sealed", "controlled", "precaution"), description="The levels, severest first."
+    )
+    seal_unit: Literal["compound", "building"] = Field(
+        "compound", description="The case's home unit drawn at the severest level."
+    )
+    surround_unit: Literal["community", "street", "none"] = Field(
+        "community", description="The case's surroundings, drawn at the second level."
+    )
+    contact_places: bool = Field(
+        True,
+        description="Venues and workplaces where tracing found close contacts are drawn at "
+        "the second level.",
+    )
+    lifting: dict[str, LiftRule] = Field(
+        default_factory=lambda: {
+            "sealed": LiftRule(quiet_days=14, round_window_days=2, contacts_released=True),
+            "controlled": LiftRule(quiet_days=14, round_window_days=2, contacts_released=True),
+        },
+        description="Level → its lifting rule; the county-wide level has none: it lifts when "
+        "every other zone of its county has.",
+    )
+
+    @model_validator(mode="after")
+    def _levels_fit(self) -> ZonePolicy:
+        if len(self.levels) < 2:
+            raise ValueError("an edition needs at least two zone levels")
+        for level, rule in self.lifting.items():
+            if level not in self.levels[:-1]:
+                raise ValueError(f"lifting rule for {level!r}, not a drawn level of the edition")
+            if rule.then is not None and (
+                rule.then not in self.levels[:-1]
+                or self.levels.index(rule.then) <= self.levels.index(level)
+            ):
+                raise ValueError(f"{level} may only go to a milder drawn level, not {rule.then}")
+        return self
+
+    @property
+    def severest(self) -> str:
+        return self.levels[0]
+
+    @property
+    def second(self) -> str | None:
+        """The level of surroundings and contact places; None when the edition has only
+        high and low."""
+        return self.levels[1] if len(self.levels) > 2 else None
+
+    @property
+    def county(self) -> str:
+        """The rest of the county (防范区 / 低风险区)."""
+        return self.levels[-1]
+
+
 class Policy(_Section):
     edition: str
     title: str
@@ -234,6 +316,7 @@ class Policy(_Section):
     tracing: TracingPolicy = TracingPolicy()
     testing: TestingPolicy = TestingPolicy()
     quarantine: QuarantinePolicy = QuarantinePolicy()
+    zones: ZonePolicy = ZonePolicy()
 
     def rule(self, rule_id: str) -> RuleRef:
         return RuleRef(edition=self.edition, rule=rule_id)

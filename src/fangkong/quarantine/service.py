@@ -271,3 +271,33 @@ def status_counts(session: Session, *, scope: Jurisdiction) -> dict[str, int]:
         .group_by(QuarantineOrder.status)
     )
     return {str(status): int(n) for status, n in rows}
+
+
+@dataclass(frozen=True)
+class ContactOrdersState:
+    """Of the orders made for some contacts: how many are still running (in transfer,
+    quarantine or lost), and the last planned end of those that ended."""
+
+    running: int
+    last_end: date | None
+
+
+_RUNNING = (OrderStatus.pending_transfer, OrderStatus.in_quarantine, OrderStatus.lost)
+
+
+def contact_orders_state(session: Session, *, contact_ids: Iterable[int]) -> ContactOrdersState:
+    """Whether these contacts' quarantine has ended (zones wait for it before lifting)."""
+    running = 0
+    last: date | None = None
+    for batch in chunks(sorted(set(contact_ids))):
+        rows = session.execute(
+            select(QuarantineOrder.status, QuarantineOrder.planned_end).where(
+                QuarantineOrder.contact_id.in_(batch)
+            )
+        )
+        for status, end in rows:
+            if status in {s.value for s in _RUNNING}:
+                running += 1
+            elif last is None or end > last:
+                last = end
+    return ContactOrdersState(running, last)

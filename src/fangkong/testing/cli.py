@@ -71,7 +71,7 @@ def create(
     )
     policy, now = cliutil.policy(), cliutil.clock().now()
     with cliutil.unit_of_work(settings) as session:
-        round_ = service.create_round(
+        round_ = rounds.create_round(
             session,
             spec,
             lake=lake_root(settings.home),

@@ -681,3 +681,48 @@ def contact_persons_by_district(session: Session, *, degrees: Sequence[str]) -> 
         .group_by(Person.district_code)
     )
     return {str(district): int(n) for district, n in rows}
+
+
+@dataclass(frozen=True)
+class ContactPlaces:
+    """Where a case's close contacts were found: venue codes and workplace numbers."""
+
+    venues: frozenset[str]
+    workplaces: frozenset[str]
+
+
+def contact_places(session: Session, *, case_ids: Iterable[int]) -> dict[int, ContactPlaces]:
+    """Case id → the venues and workplaces of its window where tracing found close
+    contacts (zones draws them as controlled areas)."""
+    venues: dict[int, set[str]] = defaultdict(set)
+    workplaces: dict[int, set[str]] = defaultdict(set)
+    for batch in bulk.chunks(sorted(set(case_ids))):
+        rows = session.execute(
+            select(Contact.case_id, Contact.reasons).where(
+                Contact.case_id.in_(batch), Contact.degree == Degree.close.value
+            )
+        )
+        for case_id, text in rows:
+            for reason in _load_reasons(text):
+                if reason.venue_code:
+                    venues[case_id].add(reason.venue_code)
+                if reason.workplace_no:
+                    workplaces[case_id].add(reason.workplace_no)
+    return {
+        cid: ContactPlaces(frozenset(venues.get(cid, ())), frozenset(workplaces.get(cid, ())))
+        for cid in set(venues) | set(workplaces)
+    }
+
+
+def close_contact_ids(session: Session, *, case_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Case id → the ids of its close contacts."""
+    found: dict[int, list[int]] = defaultdict(list)
+    for batch in bulk.chunks(sorted(set(case_ids))):
+        rows = session.execute(
+            select(Contact.case_id, Contact.id).where(
+                Contact.case_id.in_(batch), Contact.degree == Degree.close.value
+            )
+        )
+        for case_id, contact_id in rows:
+            found[case_id].append(contact_id)
+    return dict(found)

@@ -27,6 +27,7 @@ from fangkong.quarantine import pages as quarantine_pages
 from fangkong.regions import service as regions
 from fangkong.testing import views as testing_views
 from fangkong.web.templating import templates
+from fangkong.zones import board as zones_board
 
 router = APIRouter(include_in_schema=False)
 # The shell's pages come with the dashboard, so the app needs one include for all of them.
@@ -259,6 +260,10 @@ def dashboard(
         if principal.can("testing.read")
         else None,
     }
+    if principal.can("zones.read"):
+        context["zones"] = zones_board.card(
+            session, day=the_day, policy=policy, scope=principal.jurisdiction
+        )
     card = quarantine_pages.board_card(session, principal, now_day)
     context["quarantine"], context["alerts_open"] = card if card else (None, 0)
     return templates.TemplateResponse(

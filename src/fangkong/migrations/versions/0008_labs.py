@@ -1,7 +1,7 @@
 """labs: the city's testing labs, which lab accounts are bound to
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02 16:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import fangkong.storage.types
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Response
 
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
+from fangkong.flows import rounds as rounds_flow
 from fangkong.lake.layout import lake_root
 from fangkong.people import service as people
 from fangkong.testing import service
@@ -40,7 +41,7 @@ def create_round(
     settings: SettingsDep,
     principal: Planner,
 ) -> RoundRead:
-    round_ = service.create_round(
+    round_ = rounds_flow.create_round(
         session,
         service.RoundSpec(
             code=data.code,

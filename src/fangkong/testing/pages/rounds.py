@@ -16,6 +16,7 @@ from fangkong.clock import LOCAL_TZ
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import Conflict, FangkongError, InvalidInput
+from fangkong.flows import rounds as rounds_flow
 from fangkong.lake.layout import lake_root
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
@@ -255,7 +256,7 @@ def round_create(
     spec, errors = _spec(values, areas, three_stage, city)
     if spec is not None:
         with forms.undone_on_error(session) as undone:
-            round_ = service.create_round(
+            round_ = rounds_flow.create_round(
                 session,
                 spec,
                 lake=lake_root(settings.home),
