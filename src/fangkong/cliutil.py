@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,6 +20,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from fangkong.auth import audit
@@ -47,6 +49,12 @@ def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
             yield session
     except FangkongError as exc:
         console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        # What the store refused (a constraint, a lost connection): said in one line,
+        # never a traceback; nothing of the unit of work was kept.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        console.print(f"[red]error[/red] (database_error): {escape(reason)}")
         raise typer.Exit(1) from None
     finally:
         store.engine.dispose()
