@@ -1,4 +1,5 @@
-"""Reading CSV and Excel files into validated rows, for every importer.
+"""Reading CSV and Excel files into validated rows, for every importer; writing the cells
+of every CSV and Excel export so that no spreadsheet runs them as formulas.
 
 Row numbers are as a spreadsheet shows them: the header is row 1, the first record row 2.
 Headers may be the English column name or its Chinese label; CSV may be UTF-8 (with or
@@ -10,15 +11,47 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 from openpyxl import load_workbook
 from pydantic import BaseModel, Field
 
 from fangkong.errors import InvalidInput
+
+# A text cell starting with one of these is a formula to a spreadsheet (a tab or a carriage
+# return before one too): ``=HYPERLINK(...)`` in a name would run on the reader's machine.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """``value`` as an export writes it: text that a spreadsheet would read as a formula
+    gets a leading apostrophe (shown as text, as OWASP advises); other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_row(values: Iterable[object]) -> list[object]:
+    return [safe_cell(v) for v in values]
+
+
+class SafeWriter:
+    """``csv.writer`` whose every cell goes through ``safe_cell``: what every CSV export
+    uses."""
+
+    def __init__(self, out: TextIO, **options: Any) -> None:
+        self._writer = csv.writer(out, **options)
+
+    def writerow(self, values: Iterable[object]) -> None:
+        self._writer.writerow(safe_row(values))
+
+    def writerows(self, rows: Iterable[Iterable[object]]) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 @dataclass(frozen=True)
