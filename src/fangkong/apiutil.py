@@ -95,7 +95,10 @@ RowIdQuery = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 # A page of a list: at most 500 rows at a time.
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+# Where a page starts: bounded like a row id, so that an absurd offset is a 422, not an
+# integer the database cannot take.
+MAX_OFFSET = MAX_ROW_ID
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 # Days a request may name: from before the store's first day with data (or from well before

@@ -8,6 +8,7 @@ without BOM) or GB18030, which Excel on a Chinese Windows writes.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -135,11 +136,29 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, filename: str = "file") -> str:
+    """UTF-8 (with or without BOM), else GB18030; a UTF-16 file (Excel's "Unicode text")
+    or bytes that are neither are a file-level error naming the line."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InvalidInput(
+            f"{filename}: the file is UTF-16 text; save it as CSV UTF-8 (or GB18030) and "
+            "import it again",
+            encoding="utf-16",
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InvalidInput(
+            f"{filename}: line {line} has bytes that are neither UTF-8 nor GB18030 "
+            f"(byte {exc.start + 1}: {data[exc.start : exc.end]!r}); save the file as CSV UTF-8",
+            row=line,
+            encoding="unknown",
+        ) from None
 
 
 def _raw_rows(data: bytes, filename: str) -> Iterator[list[str]]:
@@ -154,7 +173,8 @@ def _raw_rows(data: bytes, filename: str) -> Iterator[list[str]]:
             yield [_cell_text(v) for v in values]
         book.close()
     elif suffix in {".csv", ".txt"}:
-        yield from ([c.strip() for c in r] for r in csv.reader(io.StringIO(_decode(data))))
+        text = _decode(data, filename)
+        yield from ([c.strip() for c in r] for r in csv.reader(io.StringIO(text)))
     else:
         raise InvalidInput(f"{filename}: unsupported file type {suffix!r}; use .csv or .xlsx")
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 
-from fangkong.apiutil import Days, audited_import
+from fangkong.apiutil import MAX_OFFSET, Days, audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -99,7 +99,7 @@ def list_cases(
     reported_to: date | None = None,
     q: str | None = TEXT_QUERY,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> CasePage:
     flt = _filter(
         principal, city, unit, classification, origin, found_via, reported_from, reported_to, q

@@ -17,6 +17,7 @@ and turned into one ``ImportRejected`` by ``reject``: an import writes all or no
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -177,6 +178,8 @@ def csv_chunks(
     """The CSV's rows as text columns, a block at a time. A malformed line (too many or too
     few fields) is reported near where it was and skipped."""
     head = _head(data)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InvalidInput("the file is UTF-16 text; save it as CSV UTF-8 and import it again")
     encoding = _encoding(head)
     text = head.decode("gb18030" if encoding != "utf8" else "utf-8", errors="replace")
     first = text.splitlines()[0] if text.strip() else ""

@@ -43,7 +43,7 @@ class _In(BaseModel):
 
 
 class ReportCreate(_In):
-    temperature: float = Field(..., description="℃, 34–43.")
+    temperature: float = Field(..., allow_inf_nan=False, description="℃, 34–43.")
     symptoms: list[str] = Field(
         default_factory=list, max_length=len(SYMPTOMS), description="Symptom codes."
     )
@@ -55,7 +55,7 @@ class ReportCreate(_In):
 class SelfReportCreate(_In):
     """What the person sends: a temperature and symptoms, nothing that names anyone."""
 
-    temperature: float = Field(..., description="℃, 34–43.")
+    temperature: float = Field(..., allow_inf_nan=False, description="℃, 34–43.")
     symptoms: list[str] = Field(default_factory=list, max_length=len(SYMPTOMS))
     note: str | None = Field(None, max_length=200)
 
