@@ -92,8 +92,9 @@ def print_import_rejection(exc: ImportRejected, *, lake: bool = False) -> None:
         column = f", column {err['column']}" if err["column"] else ""
         value = f" (value {err['value']!r})" if err.get("value") is not None else ""
         out.print(f"row {err['row']}{column}: {err['reason']}{value}", markup=False, soft_wrap=True)
-    if exc.details.get("unlisted"):
-        out.print(f"… and {exc.details['unlisted']} more error(s)", markup=False)
+    unlisted = exc.details.get("unlisted") or exc.details["report"].get("unlisted")
+    if unlisted:
+        out.print(f"… and {unlisted} more error(s)", markup=False)
     out.print("[red]nothing was imported[/red]")
 
 
@@ -102,6 +103,13 @@ def run_import(run: Importer, file: Path, *, kind: str | None = None) -> None:
     rejected row, then exit 1). Both outcomes are in the audit log, by actor ``cli``;
     ``kind`` names what was imported (default: from the importer's name)."""
     kind = kind or getattr(run, "__name__", "file").removeprefix("import_")
+    most = int(get_settings().upload_max_mb * (1 << 20))
+    if file.stat().st_size > most:
+        console.print(
+            f"[red]error[/red] (too_large): {escape(file.name)} is larger than "
+            f"{most >> 20} MB (FANGKONG_UPLOAD_MAX_MB); split the file"
+        )
+        raise typer.Exit(1)
     now = clock().now()
     rejected: ImportRejected | None = None
     with unit_of_work() as session:

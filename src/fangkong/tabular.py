@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,7 +22,8 @@ from typing import Any, TextIO
 from openpyxl import load_workbook
 from pydantic import BaseModel, Field
 
-from fangkong.errors import InvalidInput
+from fangkong.config import Settings, get_settings
+from fangkong.errors import InvalidInput, TooLarge
 
 # A text cell starting with one of these is a formula to a spreadsheet (a tab or a carriage
 # return before one too): ``=HYPERLINK(...)`` in a name would run on the reader's machine.
@@ -101,18 +103,24 @@ class ImportReport(BaseModel):
     unchanged: int = 0
     rejected: int = 0
     errors: list[ImportErrorRead] = Field(default_factory=list)
+    unlisted: int = Field(
+        default=0, description="Errors beyond the first FANGKONG_IMPORT_MAX_ERRORS: counted."
+    )
     ignored_columns: list[str] = Field(default_factory=list)
     # The keys of the records added, for the flow that acts on them (a case registered
     # converts the person's quarantine order); not part of the report people read.
     added_keys: list[str] = Field(default_factory=list, exclude=True)
 
     def reject(self, errors: list[RowError]) -> None:
-        """Record ``errors``: the import wrote nothing, so the counts go to zero."""
+        """Record ``errors``: the import wrote nothing, so the counts go to zero. The first
+        ``import_max_errors`` are listed, the others counted in ``unlisted``."""
         self.added = self.updated = self.unchanged = 0
         self.added_keys = []
         self.rejected = len({e.row for e in errors})
+        most = get_settings().import_max_errors
         ordered = sorted(errors, key=lambda e: (e.row, e.column or ""))
-        self.errors = [ImportErrorRead(**vars(e)) for e in ordered]
+        self.errors = [ImportErrorRead(**vars(e)) for e in ordered[:most]]
+        self.unlisted += max(len(ordered) - most, 0)
 
 
 @dataclass
@@ -161,9 +169,38 @@ def _decode(data: bytes, filename: str = "file") -> str:
         ) from None
 
 
+def check_xlsx(data: bytes, filename: str, settings: Settings) -> None:
+    """Refuse a zip bomb before parsing: by what the entries declare they unpack to, in
+    all and each against its compressed size. (A lying header fails when read.)"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise InvalidInput(f"{filename}: not a readable .xlsx file ({exc})") from exc
+    unpacked = sum(e.file_size for e in entries)
+    most = int(settings.xlsx_max_unpacked_mb * (1 << 20))
+    if unpacked > most:
+        raise TooLarge(
+            f"{filename}: unpacks to {unpacked >> 20} MB, more than {most >> 20} MB; "
+            "split the workbook or save it as CSV",
+            unpacked_bytes=unpacked,
+            limit_bytes=most,
+        )
+    for entry in entries:
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > (1 << 20) and ratio > settings.xlsx_max_ratio:
+            raise TooLarge(
+                f"{filename}: {entry.filename} is compressed {ratio:.0f} to 1 (at most "
+                f"{settings.xlsx_max_ratio:.0f}); not a spreadsheet a person saved",
+                entry=entry.filename,
+                ratio=round(ratio),
+            )
+
+
 def _raw_rows(data: bytes, filename: str) -> Iterator[list[str]]:
     suffix = Path(filename).suffix.lower()
     if suffix == ".xlsx":
+        check_xlsx(data, filename, get_settings())
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
@@ -214,9 +251,15 @@ def read_table(data: bytes, filename: str, columns: list[Column]) -> Table:
             )
     if table.errors:
         return table
+    most = get_settings().import_max_rows
     for number, raw in enumerate(rows, start=2):
         if not any(cell.strip() for cell in raw):
             continue
+        if number - 1 > most:
+            raise TooLarge(
+                f"{filename}: more than {most:,} rows; split the file",
+                limit_rows=most,
+            )
         values = {name: raw[i].strip() if i < len(raw) else "" for name, i in positions.items()}
         # No field may hold a NUL (PostgreSQL refuses one in text): the row is reported and
         # goes no further, not even into the trial run of an import.
