@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, UploadFile
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fangkong.auth import audit
 from fangkong.auth.principal import Principal
 from fangkong.cases import service as cases
-from fangkong.clock import LOCAL_TZ, Clock, today
+from fangkong.clock import Clock, today
 from fangkong.deps import ClockDep, SessionDep
 from fangkong.errors import FangkongError, InvalidInput
 from fangkong.tabular import ImportReport
@@ -145,18 +145,6 @@ class DayRange:
                 first=first.isoformat(),
                 last=last.isoformat(),
             )
-
-    def check_moment(self, value: datetime | None, name: str) -> datetime | None:
-        """A moment's local day inside the range (a naive moment is read as local time)."""
-        if value is None:
-            return None
-        try:
-            aware = value if value.tzinfo is not None else value.replace(tzinfo=LOCAL_TZ)
-            local = aware.astimezone(UTC).astimezone(LOCAL_TZ).date()
-        except OverflowError:
-            local = date.min if value.year < 2 else date.max
-        self.check(local, name)
-        return value
 
 
 def day_range(session: SessionDep, clock: ClockDep) -> DayRange:
