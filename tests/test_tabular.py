@@ -28,3 +28,12 @@ def test_missing_required_column_is_row_1() -> None:
 def test_a_row_with_a_nul_goes_no_further() -> None:
     table = read_table(b"case_no,name\nA1,ok\nA2,bad\x00name\n", "x.csv", COLUMNS)
     assert [r.values["case_no"] for r in table.rows] == ["A1"]
+
+
+def test_a_text_cell_that_a_spreadsheet_would_run_is_written_as_text() -> None:
+    from fangkong.tabular import safe_cell
+
+    for text in ("=1+1", "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"):
+        assert safe_cell(text) == "'" + text
+    for value in ("张三", "a=b", "", None, -5, 1.5):
+        assert safe_cell(value) == value

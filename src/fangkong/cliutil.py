@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,6 +20,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from fangkong.auth import audit
@@ -47,6 +49,12 @@ def unit_of_work(settings: Settings | None = None) -> Iterator[Session]:
             yield session
     except FangkongError as exc:
         console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        # What the store refused (a constraint, a lost connection): said in one line,
+        # never a traceback; nothing of the unit of work was kept.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        console.print(f"[red]error[/red] (database_error): {escape(reason)}")
         raise typer.Exit(1) from None
     finally:
         store.engine.dispose()
@@ -84,8 +92,9 @@ def print_import_rejection(exc: ImportRejected, *, lake: bool = False) -> None:
         column = f", column {err['column']}" if err["column"] else ""
         value = f" (value {err['value']!r})" if err.get("value") is not None else ""
         out.print(f"row {err['row']}{column}: {err['reason']}{value}", markup=False, soft_wrap=True)
-    if exc.details.get("unlisted"):
-        out.print(f"… and {exc.details['unlisted']} more error(s)", markup=False)
+    unlisted = exc.details.get("unlisted") or exc.details["report"].get("unlisted")
+    if unlisted:
+        out.print(f"… and {unlisted} more error(s)", markup=False)
     out.print("[red]nothing was imported[/red]")
 
 
@@ -94,6 +103,13 @@ def run_import(run: Importer, file: Path, *, kind: str | None = None) -> None:
     rejected row, then exit 1). Both outcomes are in the audit log, by actor ``cli``;
     ``kind`` names what was imported (default: from the importer's name)."""
     kind = kind or getattr(run, "__name__", "file").removeprefix("import_")
+    most = int(get_settings().upload_max_mb * (1 << 20))
+    if file.stat().st_size > most:
+        console.print(
+            f"[red]error[/red] (too_large): {escape(file.name)} is larger than "
+            f"{most >> 20} MB (FANGKONG_UPLOAD_MAX_MB); split the file"
+        )
+        raise typer.Exit(1)
     now = clock().now()
     rejected: ImportRejected | None = None
     with unit_of_work() as session:

@@ -100,6 +100,40 @@ class Settings(BaseSettings):
         "X-Forwarded-Proto `fangkong serve` trusts.",
     )
 
+    # Limits on what a request or a file may hold (docs/security.md).
+    upload_max_mb: float = Field(
+        default=50,
+        gt=0,
+        description="Largest request body in MB: a registry file (cases, people, venues, "
+        "workplaces, sites), a FHIR bundle, a JSON batch; larger is refused with 413.",
+    )
+    lake_upload_max_mb: float = Field(
+        default=2048,
+        gt=0,
+        description="Largest scans, samples or results file (read in chunks into the lake) in MB.",
+    )
+    import_max_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most rows a CSV or Excel registry file may have.",
+    )
+    xlsx_max_unpacked_mb: float = Field(
+        default=500,
+        gt=0,
+        description="Most MB an .xlsx file may unpack to (its entries' declared sizes), "
+        "checked before it is parsed.",
+    )
+    xlsx_max_ratio: float = Field(
+        default=200,
+        gt=1,
+        description="Highest compression ratio of an .xlsx entry; beyond is a zip bomb.",
+    )
+    import_max_errors: int = Field(
+        default=1000,
+        ge=1,
+        description="Errors an import lists (the first ones); the others are counted.",
+    )
+
     @field_validator(
         "rate_limit_sign_in_ip",
         "rate_limit_sign_in_account",

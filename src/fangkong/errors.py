@@ -30,6 +30,13 @@ class InvalidInput(FangkongError):
     status = 422
 
 
+class TooLarge(FangkongError):
+    """A request body, a file or a spreadsheet larger than the settings allow."""
+
+    code = "too_large"
+    status = 413
+
+
 class ImportRejected(FangkongError):
     """An import had bad rows; nothing was written. ``details['errors']`` lists them."""
 

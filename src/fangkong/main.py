@@ -41,6 +41,7 @@ from fangkong.tracing import api as tracing_api
 from fangkong.tracing import pages as tracing_pages
 from fangkong.web import api_docs, ratelimit, search
 from fangkong.web import pages as web_pages
+from fangkong.web.body_limit import BodyLimit
 from fangkong.web.nul_guard import NulGuard
 from fangkong.web.security_headers import SecurityHeaders, for_server_errors
 from fangkong.zones import api as zones_api
@@ -123,6 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = open_store(settings)
     install_error_handlers(app)
     app.add_middleware(NulGuard)
+    app.add_middleware(
+        BodyLimit,
+        upload_max_mb=settings.upload_max_mb,
+        lake_upload_max_mb=settings.lake_upload_max_mb,
+    )
     ratelimit.install(app, settings)
     # Outermost, so that every answer (a refused upload's 429 too) carries the headers.
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)

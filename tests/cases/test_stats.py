@@ -545,3 +545,42 @@ def test_single_digit_streak_counts_every_channel() -> None:
     assert [s[D(d)].single_digit_streak for d in (18, 19, 20, 21)] == [0, 1, 2, 3]
     assert [s[D(d)].below_threshold_streak for d in (18, 19, 20, 21)] == [0, 0, 1, 2]
     assert s[D(21)].stable_control is False
+
+
+# ---------------------------------------------------------------- days without data
+
+_channels = st.sampled_from(["quarantine_site", "community_screening", "unknown"])
+_facts = st.builds(
+    case,
+    reported_on=st.integers(0, 60).map(lambda n: D(1) + timedelta(days=n)),
+    found_via=_channels,
+    reported_classification=st.sampled_from(["asymptomatic", "confirmed"]),
+)
+
+
+@given(
+    cases=st.lists(_facts, max_size=25),
+    start=st.integers(-5, 70),
+    length=st.integers(0, 40),
+    population=st.sampled_from([None, 0, 500, 5_000_000]),
+)
+def test_quiet_days_stepped_over_give_the_figures_of_stepping_day_by_day(
+    cases: list[CaseFacts], start: int, length: int, population: int | None
+) -> None:
+    # Days present with no metrics are stepped one by one: the reference for the runs of
+    # quiet days the series steps over at once.
+    sparse = by_day(cases)
+    first_day = D(1) + timedelta(days=start)
+    last_day = first_day + timedelta(days=length)
+    begin = min([first_day, *sparse])
+    dense = {begin + timedelta(days=i): {} for i in range((last_day - begin).days + 1)}
+    dense.update(sparse)
+    kw = {"start": first_day, "end": last_day, "policy": P9, "population": population}
+    assert day_series(sparse, **kw) == day_series(dense, **kw)  # type: ignore[arg-type]
+
+
+def test_a_day_far_in_the_future_is_one_step_over_the_quiet_days() -> None:
+    far = date(9999, 12, 31)
+    [figures] = day_series(by_day(many(3)), start=far, end=far, policy=P9)
+    assert figures.total_asymptomatic == 3
+    assert figures.zero_streak == (far - D(20)).days + 1

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from fangkong.apiutil import MAX_OFFSET
 from fangkong.auth import audit, service
 from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip, set_session_cookie
 from fangkong.auth.principal import Principal
@@ -258,7 +259,7 @@ def list_audit(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> AuditPage:
     flt = _audit_filter(actor, action, entity_type, entity_id, since, until)
     items, total = audit.list_events(session, flt=flt, limit=limit, offset=offset)

@@ -7,7 +7,6 @@ delete an ``AuditEvent`` at flush, and no API, page or command offers either.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from fangkong.auth.models import AuditEvent
 from fangkong.auth.principal import Principal
 from fangkong.errors import FangkongError
+from fangkong.tabular import SafeWriter
 
 
 class AuditLogIsAppendOnly(FangkongError):
@@ -175,7 +175,7 @@ COLUMNS = (
 
 def export_csv(session: Session, *, flt: AuditFilter) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(COLUMNS)
     query = select(AuditEvent).where(*_conditions(flt)).order_by(AuditEvent.id)
     for entry in session.scalars(query):

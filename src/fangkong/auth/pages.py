@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong.apiutil import MAX_OFFSET
 from fangkong.auth import audit, login_csrf, service
 from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip, set_session_cookie
 from fangkong.auth.permissions import ROLES
@@ -203,7 +204,7 @@ def audit_page(
     entity_id: str = "",
     since: str = "",
     until: str = "",
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> HTMLResponse:
     flt = audit.AuditFilter(
         actor=actor or None,

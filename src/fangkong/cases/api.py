@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 
-from fangkong.apiutil import audited_import
+from fangkong.apiutil import MAX_OFFSET, Days, audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -103,7 +103,7 @@ def list_cases(
     reported_to: date | None = None,
     q: str | None = TEXT_QUERY,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> CasePage:
     flt = _filter(
         principal, city, unit, classification, origin, found_via, reported_from, reported_to, q
@@ -333,8 +333,12 @@ def daily(
     start: date | None = Query(None, description="First day; default: the first with data."),
     end: date | None = Query(None, description="Last day; default: today."),
     since: date | None = Query(None, description="Outbreak start for cumulative figures."),
+    *,
+    days: Days,
 ) -> list[DayFiguresRead]:
     city_code = regions.city(city or settings.city).code
+    for name, value in (("start", start), ("end", end), ("since", since)):
+        days.check(value, name)
     end = _day_or_today(end, clock)
     scope = principal.jurisdiction
     start = start or service.first_day(session, city_code=city_code, scope=scope) or end
@@ -369,7 +373,11 @@ def units(
     city: str | None = None,
     day: date | None = None,
     since: date | None = None,
+    *,
+    days: Days,
 ) -> list[UnitFiguresRead]:
+    days.check(day, "day")
+    days.check(since, "since")
     city_code = regions.city(city or settings.city).code
     rows = service.unit_figures(
         session,
@@ -408,7 +416,11 @@ def bulletin(
     city: str | None = None,
     day: date | None = None,
     since: date | None = Query(None, description="Outbreak start: 自…至…累计报告…"),
+    *,
+    days: Days,
 ) -> BulletinRead:
+    days.check(day, "day")
+    days.check(since, "since")
     city_obj = regions.city(city or settings.city)
     the_day = _day_or_today(day, clock)
     text = service.bulletin_text(
@@ -484,8 +496,12 @@ def bulletin_docx(
     city: str | None = None,
     day: date | None = None,
     since: date | None = None,
+    *,
+    days: Days,
 ) -> Response:
-    read = bulletin(session, policy, settings, clock, principal, city=city, day=day, since=since)
+    read = bulletin(
+        session, policy, settings, clock, principal, city=city, day=day, since=since, days=days
+    )
     content = render_docx(city_name=read.city_name, day=read.day, text=read.text)
     filename = f"bulletin-{read.city_code}-{read.day.isoformat()}.docx"
     return Response(

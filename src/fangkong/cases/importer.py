@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
@@ -30,7 +29,7 @@ from fangkong.cases.vocab import (
     Origin,
     parse_code,
 )
-from fangkong.errors import FangkongError, ImportRejected, NotFound
+from fangkong.errors import FangkongError, ImportRejected
 from fangkong.tabular import Column, Row, RowError, parse_date, read_table
 
 COLUMNS = [
@@ -151,11 +150,7 @@ def _unknown_infectors(
     the importer's jurisdiction."""
     in_file = {no for row in rows if (no := row.get("case_no"))}
     wanted = {no for p in parsed if (no := p.data.infector_case_no) and no not in in_file}
-    known = set(
-        session.scalars(
-            select(Case.case_no).where(Case.case_no.in_(wanted), *service.scope_conditions(scope))
-        )
-    )
+    known = service.case_nos_in_scope(session, wanted, scope=scope)
     errors = []
     for item in parsed:
         no = item.data.infector_case_no
@@ -179,29 +174,49 @@ def _apply_rows(
     scope: Jurisdiction,
 ) -> None:
     """Upsert inside a savepoint, in two passes: the cases, then the infector links (an
-    infector may be a later row of the same file)."""
-    existing = {
-        c.case_no: c for c in session.scalars(select(Case).where(Case.case_no.in_(list(seen))))
-    }
+    infector may be a later row of the same file). Look-ups go in batches and new cases in
+    one bulk insert, so a file of any size takes a handful of statements per thousand rows."""
+    existing = service.cases_anywhere(session, seen)
+    visible = service.case_nos_in_scope(session, existing, scope=scope)
+    persons = service.persons_for(session, (no for p in parsed if (no := p.data.person_no)))
     before = {no: service.snapshot(case) for no, case in existing.items()}
     _begin_outer(session)
     nested = session.begin_nested()
+    new: list[Case] = []
+    changes = []
     for item in parsed:
         data = item.data
         try:
             if data.case_no in existing:
+                if data.case_no not in visible:
+                    # Registered, but not where the importer may see it: it cannot be updated.
+                    reason = (
+                        f"outside your jurisdiction: case {data.case_no!r} is registered elsewhere"
+                    )
+                    errors.append(RowError(item.row, "district", reason, _place_value(item)))
+                    continue
                 update = CaseUpdate.model_validate(
                     data.model_dump(exclude={"case_no", "infector_case_no"})
                 )
-                service.update_case(
-                    session, case_no=data.case_no, data=update, now=now, scope=scope
-                )
-            else:
-                service.create_case(
+                change = service.edit_case(
                     session,
-                    data=data.model_copy(update={"infector_case_no": None}),
+                    existing[data.case_no],
+                    data=update,
                     now=now,
                     scope=scope,
+                    persons=persons,
+                )
+                if change is not None:
+                    changes.append(change)
+            else:
+                new.append(
+                    service.new_case(
+                        session,
+                        data=data.model_copy(update={"infector_case_no": None}),
+                        now=now,
+                        scope=scope,
+                        persons=persons,
+                    )
                 )
         except OutsideJurisdiction as exc:
             reason = (
@@ -209,29 +224,27 @@ def _apply_rows(
                 f"the case is in {exc.details['place_name']}"
             )
             errors.append(RowError(item.row, "district", reason, _place_value(item)))
-        except NotFound as exc:
-            if data.case_no in existing and exc.details.get("case_no") == data.case_no:
-                # Registered, but not where the importer may see it: it cannot be updated.
-                reason = f"outside your jurisdiction: case {data.case_no!r} is registered elsewhere"
-                errors.append(RowError(item.row, "district", reason, _place_value(item)))
-            else:
-                errors.append(RowError(item.row, _column_of(exc), exc.message))
         except FangkongError as exc:
             errors.append(RowError(item.row, _column_of(exc), exc.message))
-    for item in parsed if not errors else ():
-        try:
-            service.update_case(
-                session,
-                case_no=item.data.case_no,
-                data=CaseUpdate(infector_case_no=item.data.infector_case_no),
-                now=now,
-                scope=scope,
-            )
-        except FangkongError as exc:
-            errors.append(RowError(item.row, "infector_case_no", exc.message))
     if errors:
         nested.rollback()
         return
+    service.apply_count_changes(session, changes)
+    stored = {**existing, **service.add_cases(session, new)}
+    # The infector links: every case of the file is stored now; an infector not in the
+    # file was found in the importer's jurisdiction (``_unknown_infectors``).
+    outside = {no for p in parsed if (no := p.data.infector_case_no) and no not in stored}
+    ids = {no: case.id for no, case in stored.items()}
+    ids.update(service.case_nos_in_scope(session, outside, scope=scope))
+    for item in parsed:
+        case = stored[item.data.case_no]
+        no = item.data.infector_case_no
+        infector = ids[no] if no else None
+        if case.infector_case_id != infector:
+            case.infector_case_id = infector
+            if item.data.case_no in existing:
+                case.updated_at = now
+    session.flush()
     nested.commit()
     for item in parsed:
         no = item.data.case_no

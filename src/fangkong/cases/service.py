@@ -11,14 +11,13 @@ a place outside it cannot be written, figures outside it are not counted.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,12 +39,17 @@ from fangkong.cases.schemas import (
 )
 from fangkong.cases.vocab import Classification, FoundVia, Origin
 from fangkong.errors import Conflict, FangkongError, InvalidInput, NotFound
+from fangkong.people import access as people_access
 from fangkong.people import service as people_service
 from fangkong.people.masking import mask_id_number, mask_name
 from fangkong.people.schemas import PersonRead
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 from fangkong.storage import bulk
+from fangkong.tabular import SafeWriter
+
+if TYPE_CHECKING:
+    from fangkong.people.joins import Person
 
 # ---------------------------------------------------------------- counts
 
@@ -69,10 +73,12 @@ def counted_facts(case: Case) -> stats.CaseFacts | None:
     )
 
 
-def apply_counts(session: Session, change: dict[stats.Cell, int]) -> None:
+def apply_counts(session: Session, change: Mapping[stats.Cell, int]) -> None:
     # Cells in one order in every transaction, so that two writers never wait on each
     # other's cells crosswise (a deadlock on PostgreSQL).
     for (day, city_code, unit_code, metric), amount in sorted(change.items()):
+        if not amount:
+            continue
         key = (
             (DailyCount.day == day)
             & (DailyCount.unit_code == unit_code)
@@ -170,8 +176,13 @@ def scope_conditions(scope: Jurisdiction) -> list[ColumnElement[bool]]:
     return [CASES.condition(scope)]
 
 
-def _community_of(session: Session, person_id: int | None, scope: Jurisdiction) -> int | None:
+def _community_of(
+    session: Session, person_id: int | None, scope: Jurisdiction, persons: Persons | None = None
+) -> int | None:
     """The community of a case's person, as far as ``scope`` sees that person."""
+    if persons is not None:
+        found = None if person_id is None else persons.by_id.get(person_id)
+        return found.community_id if found is not None and _visible(scope, found) else None
     person_no = (
         None if person_id is None else people_service.person_no_of(session, person_id=person_id)
     )
@@ -183,10 +194,14 @@ def _community_of(session: Session, person_id: int | None, scope: Jurisdiction) 
         return None
 
 
-def _check_place(session: Session, case: Case, scope: Jurisdiction) -> None:
+def _check_place(
+    session: Session, case: Case, scope: Jurisdiction, persons: Persons | None = None
+) -> None:
     """A case may only be written where the caller's jurisdiction reaches."""
     community_id = (
-        _community_of(session, case.person_id, scope) if scope.kind == "community" else None
+        _community_of(session, case.person_id, scope, persons)
+        if scope.kind == "community"
+        else None
     )
     if CASES.covers(
         scope,
@@ -267,13 +282,14 @@ def _place(
     street: str | None,
     person_no: str | None,
     scope: Jurisdiction,
+    persons: Persons | None = None,
 ) -> tuple[str, str | None, int | None]:
     """District code, street code and person id of a case, from input or the registry
-    (a person the caller may see)."""
+    (a person the caller may see; from ``persons`` when the caller loaded them)."""
     person_id = None
     person_district = person_street = None
     if person_no:
-        person = people_service.get_person(session, person_no=person_no, scope=scope)
+        person = _person(session, person_no, scope, persons)
         person_id = person.id
         person_district, person_street = person.district_code, person.street_code
     if district:
@@ -292,6 +308,35 @@ def _place(
     return district_code, street_code, person_id
 
 
+@dataclass(frozen=True)
+class Persons:
+    """Registry persons loaded in batches by an import (``persons_for``), by number and id."""
+
+    by_no: Mapping[str, Person]
+    by_id: Mapping[int, Person]
+
+
+def persons_for(session: Session, person_nos: Iterable[str]) -> Persons:
+    """The registry persons of these numbers, in batches (an import looks up thousands)."""
+    by_no = people_service.persons_by_no(session, person_nos)
+    return Persons(by_no, {p.id: p for p in by_no.values()})
+
+
+def _visible(scope: Jurisdiction, person: Person) -> bool:
+    return people_access.person_visible(scope, person)
+
+
+def _person(
+    session: Session, person_no: str, scope: Jurisdiction, persons: Persons | None
+) -> Person:
+    if persons is None:
+        return people_service.get_person(session, person_no=person_no, scope=scope)
+    person = persons.by_no.get(person_no)
+    if person is None or not _visible(scope, person):
+        raise NotFound(f"no person {person_no!r} in the registry", person_no=person_no)
+    return person
+
+
 def _infector_id(
     session: Session, case_no: str | None, own_no: str, scope: Jurisdiction
 ) -> int | None:
@@ -308,8 +353,33 @@ def create_case(
     """A new case; ``held`` keeps it out of the figures until it is reviewed."""
     if session.scalar(select(Case.id).where(Case.case_no == data.case_no)) is not None:
         raise Conflict(f"case {data.case_no!r} already exists", case_no=data.case_no)
+    case = new_case(session, data=data, now=now, scope=scope, held=held)
+    case.infector_case_id = _infector_id(session, data.infector_case_no, data.case_no, scope)
+    session.add(case)
+    session.flush()
+    apply_counts(session, stats.delta(None, counted_facts(case)))
+    return case
+
+
+def new_case(
+    session: Session,
+    *,
+    data: CaseCreate,
+    now: datetime,
+    scope: Jurisdiction,
+    persons: Persons | None = None,
+    held: bool = False,
+) -> Case:
+    """A case for ``data``, placed and checked against ``scope`` but not stored, its
+    infector not linked (``create_case`` one at a time, ``add_cases`` in bulk); ``held``
+    keeps it out of the figures until it is reviewed."""
     district_code, street_code, person_id = _place(
-        session, district=data.district, street=data.street, person_no=data.person_no, scope=scope
+        session,
+        district=data.district,
+        street=data.street,
+        person_no=data.person_no,
+        scope=scope,
+        persons=persons,
     )
     unit = regions.unit_for(district_code, street_code)
     classification = Classification.confirmed if data.converted_on else data.classification
@@ -336,12 +406,53 @@ def create_case(
         created_at=now,
         updated_at=now,
     )
-    _check_place(session, case, scope)
-    case.infector_case_id = _infector_id(session, data.infector_case_no, data.case_no, scope)
-    session.add(case)
-    session.flush()
-    apply_counts(session, stats.delta(None, counted_facts(case)))
+    _check_place(session, case, scope, persons)
     return case
+
+
+_INSERTED = [c.key for c in Case.__table__.columns if c.key != "id"]
+
+
+def add_cases(session: Session, cases: Sequence[Case]) -> dict[str, Case]:
+    """Store new cases (``new_case``) as one bulk insert and apply their counts at once;
+    the stored cases by number. An import of any size: no statement has a parameter per
+    case."""
+    if not cases:
+        return {}
+    change: Counter[stats.Cell] = Counter()
+    for case in cases:
+        change.update(stats.delta(None, counted_facts(case)))
+    apply_counts(session, change)
+    table = bulk.table_of(Case)
+    for batch in bulk.chunks(cases, 1000):
+        session.execute(
+            table.insert(), [{key: getattr(c, key) for key in _INSERTED} for c in batch]
+        )
+    return bulk.load_by(session, Case, Case.case_no, [c.case_no for c in cases])
+
+
+def cases_anywhere(session: Session, case_nos: Iterable[str]) -> dict[str, Case]:
+    """The registered cases of these numbers wherever they are (an import must know that
+    a number is taken), in batches."""
+    found: dict[str, Case] = {}
+    for batch in bulk.chunks(sorted(set(case_nos))):
+        found.update(
+            (c.case_no, c) for c in session.scalars(select(Case).where(Case.case_no.in_(batch)))
+        )
+    return found
+
+
+def case_nos_in_scope(
+    session: Session, case_nos: Iterable[str], *, scope: Jurisdiction
+) -> dict[str, int]:
+    """Case number → id of the given cases that lie inside ``scope``, in batches."""
+    found: dict[str, int] = {}
+    for batch in bulk.chunks(sorted(set(case_nos))):
+        rows = session.execute(
+            select(Case.case_no, Case.id).where(Case.case_no.in_(batch), *scope_conditions(scope))
+        )
+        found.update((no, case_id) for no, case_id in rows)
+    return found
 
 
 def snapshot(case: Case) -> tuple[object, ...]:
@@ -387,26 +498,59 @@ def update_case(
     """Apply the fields given in ``data``; returns the case (unchanged if nothing differs).
     A case cannot be moved out of ``scope``."""
     case = get_case(session, case_no=case_no, scope=scope)
+    change = edit_case(session, case, data=data, now=now, scope=scope)
+    if change is not None:
+        session.flush()
+        apply_counts(session, change)
+    return case
+
+
+def edit_case(
+    session: Session,
+    case: Case,
+    *,
+    data: CaseUpdate,
+    now: datetime,
+    scope: Jurisdiction,
+    persons: Persons | None = None,
+) -> dict[stats.Cell, int] | None:
+    """Apply ``data`` to a case the caller loaded inside ``scope``; the change to the
+    counts it makes (None when nothing differs), for the caller to apply
+    (``apply_count_changes``)."""
     before = counted_facts(case)
     fields_before = snapshot(case)
     saved = {name: getattr(case, name) for name in (*_FIELDS, "city_code")}
     try:
         with session.no_autoflush:
-            _edit(session, case, data.model_dump(exclude_unset=True), scope)
+            _edit(session, case, data.model_dump(exclude_unset=True), scope, persons)
     except FangkongError:
         # A refused edit leaves the case as it was: otherwise the half-applied change
         # would reach the store on the caller's next flush without its count delta.
         for name, value in saved.items():
             setattr(case, name, value)
         raise
-    if snapshot(case) != fields_before:
-        case.updated_at = now
-        session.flush()
-        apply_counts(session, stats.delta(before, counted_facts(case)))
-    return case
+    if snapshot(case) == fields_before:
+        return None
+    case.updated_at = now
+    return stats.delta(before, counted_facts(case))
 
 
-def _edit(session: Session, case: Case, given: dict[str, Any], scope: Jurisdiction) -> None:
+def apply_count_changes(session: Session, changes: Iterable[dict[stats.Cell, int]]) -> None:
+    """Apply the summed count changes of many edits (``edit_case``) at once."""
+    total: Counter[stats.Cell] = Counter()
+    for change in changes:
+        total.update(change)
+    session.flush()
+    apply_counts(session, total)
+
+
+def _edit(
+    session: Session,
+    case: Case,
+    given: dict[str, Any],
+    scope: Jurisdiction,
+    persons: Persons | None = None,
+) -> None:
     if "reported_on" in given and given["reported_on"] is None:
         raise InvalidInput("reported_on cannot be removed", field="reported_on")
     for name in _SIMPLE:
@@ -426,6 +570,7 @@ def _edit(session: Session, case: Case, given: dict[str, Any], scope: Jurisdicti
             street=given.get("street"),
             person_no=person_no,
             scope=scope,
+            persons=persons,
         )
         if "street" not in given and not person_no and district_code == case.district_code:
             # The district given again without a street: the street stays.
@@ -435,7 +580,7 @@ def _edit(session: Session, case: Case, given: dict[str, Any], scope: Jurisdicti
         case.district_code, case.street_code = district_code, street_code
         case.city_code = district_code[:4]
         case.unit_code = regions.unit_for(district_code, street_code).code
-        _check_place(session, case, scope)
+        _check_place(session, case, scope, persons)
     if "infector_case_no" in given:
         case.infector_case_id = _infector_id(
             session, given["infector_case_no"], case.case_no, scope
@@ -580,7 +725,7 @@ def export_csv(session: Session, *, flt: CaseFilter, scope: Jurisdiction) -> tup
     )
     registry = regions.registry()
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(EXPORT_COLUMNS)
     rows = 0
     for case, infector_no in session.execute(query):
@@ -756,6 +901,13 @@ def _day_bound(session: Session, bound: Any, *, city_code: str, scope: Jurisdict
 
 def first_day(session: Session, *, city_code: str, scope: Jurisdiction) -> date | None:
     return _day_bound(session, func.min, city_code=city_code, scope=scope)
+
+
+def store_first_day(session: Session) -> date | None:
+    """The first day of any case in the store (one index look-up): what day parameters
+    are bounded by."""
+    day: date | None = session.scalar(select(func.min(DailyCount.day)))
+    return day
 
 
 def last_day(session: Session, *, city_code: str, scope: Jurisdiction) -> date | None:

@@ -132,13 +132,27 @@ def day_series(
     from ``since`` when given (the outbreak start), else from the first day.
     """
     rules = policy.community
-    first = min([start, *counts.keys()])
     series: list[DayFigures] = []
     zero_streak = below_streak = basic_streak = low_streak = 0
     outbreak = False  # streaks mean something only once there has been a case
     totals = [0, 0, 0]  # confirmed, asymptomatic, discharged
-    day = first
-    while day <= end:
+    # The days with data before ``start`` and every day of the range: a run of quiet days
+    # between them changes no total and lengthens every streak by its length, so it is
+    # stepped over at once (the work grows with the days with data, not the calendar).
+    earlier = sorted(d for d in counts if d < start)
+    days = [*earlier, *(start + timedelta(days=i) for i in range((end - start).days + 1))]
+    quiet_is_basic_zero = population is not None and rules.basic_zero_per_100k * population > 0
+    previous: date | None = None
+    for day in days:
+        gap = 0 if previous is None else (day - previous).days - 1
+        previous = day
+        if gap > 0 and outbreak:
+            zero_streak += gap
+            low_streak += gap
+            below_streak += gap
+            basic_streak = basic_streak + gap if quiet_is_basic_zero else 0
+        elif gap > 0 and population and not quiet_is_basic_zero:
+            basic_streak = 0
         metrics = counts.get(day, {})
         fig = DayFigures(day=day)
         for metric, value in metrics.items():
@@ -200,5 +214,4 @@ def day_series(
         ]
         if day >= start:
             series.append(fig)
-        day += timedelta(days=1)
     return series

@@ -17,6 +17,7 @@ and turned into one ``ImportRejected`` by ``reject``: an import writes all or no
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fangkong.config import get_settings
 from fangkong.errors import ImportRejected, InvalidInput
 from fangkong.lake.writer import LOCAL_TZ
 from fangkong.tabular import Column, ImportReport, RowError, header_map
 
-MAX_ERRORS = 1000
+# Errors listed: None for FANGKONG_IMPORT_MAX_ERRORS (an importer, or a test, may fix it).
+MAX_ERRORS: int | None = None
 BATCH_ROWS = 500_000  # Parquet rows per chunk
 CSV_BLOCK_BYTES = 32 << 20  # ~500 k rows of a typical scan CSV
 BAD_TIME = "not an ISO 8601 date and time (e.g. 2022-03-22T08:30:00, +08:00 optional)"
@@ -61,17 +64,21 @@ class RowErrors:
     listed: list[RowError] = field(default_factory=list)
     unlisted: int = 0
     bad_rows: int = 0
-    limit: int = MAX_ERRORS
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit is None:
+            self.limit = get_settings().import_max_errors
 
     def add(self, error: RowError) -> None:
-        if len(self.listed) < self.limit:
+        if self.room > 0:
             self.listed.append(error)
         else:
             self.unlisted += 1
 
     @property
     def room(self) -> int:
-        return max(self.limit - len(self.listed), 0)
+        return max((self.limit or 0) - len(self.listed), 0)
 
     def __bool__(self) -> bool:
         return bool(self.listed) or self.bad_rows > 0
@@ -120,6 +127,8 @@ def value_at(shown: pa.ChunkedArray | pa.Array | None, index: int) -> str | None
 def reject(report: ImportReport, errors: RowErrors, what: str = "row(s)") -> None:
     """Raise ``ImportRejected`` with the listed errors: nothing was written."""
     report.reject(errors.listed)
+    report.unlisted += errors.unlisted
+    errors.unlisted = report.unlisted
     report.rejected = max(errors.bad_rows, report.rejected)
     more = f"; {errors.unlisted} more error(s) not listed" if errors.unlisted else ""
     raise ImportRejected(
@@ -177,6 +186,8 @@ def csv_chunks(
     """The CSV's rows as text columns, a block at a time. A malformed line (too many or too
     few fields) is reported near where it was and skipped."""
     head = _head(data)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InvalidInput("the file is UTF-16 text; save it as CSV UTF-8 and import it again")
     encoding = _encoding(head)
     text = head.decode("gb18030" if encoding != "utf8" else "utf-8", errors="replace")
     first = text.splitlines()[0] if text.strip() else ""

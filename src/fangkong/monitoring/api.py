@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from fangkong.apiutil import Limit, Offset, RowIdPath, RowIdQuery
+from fangkong.apiutil import Days, Limit, Offset, RowIdPath, RowIdQuery
 from fangkong.auth import audit
 from fangkong.auth.deps import Public, Require
 from fangkong.auth.principal import Principal
@@ -43,7 +43,7 @@ class _In(BaseModel):
 
 
 class ReportCreate(_In):
-    temperature: float = Field(..., description="℃, 34–43.")
+    temperature: float = Field(..., allow_inf_nan=False, description="℃, 34–43.")
     symptoms: list[str] = Field(
         default_factory=list, max_length=len(SYMPTOMS), description="Symptom codes."
     )
@@ -55,7 +55,7 @@ class ReportCreate(_In):
 class SelfReportCreate(_In):
     """What the person sends: a temperature and symptoms, nothing that names anyone."""
 
-    temperature: float = Field(..., description="℃, 34–43.")
+    temperature: float = Field(..., allow_inf_nan=False, description="℃, 34–43.")
     symptoms: list[str] = Field(default_factory=list, max_length=len(SYMPTOMS))
     note: str | None = Field(None, max_length=200)
 
@@ -262,7 +262,10 @@ def get_worklist(
     full: bool = Query(False, description="Unmasked names and phones (person.pii.read)."),
     limit: Limit = 50,
     offset: Offset = 0,
+    *,
+    days: Days,
 ) -> WorklistRead:
+    days.check(day, "day")
     if full:
         principal.require("person.pii.read")
     now = clock.now()
@@ -329,7 +332,10 @@ def list_tasks(
     community_id: RowIdQuery | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    *,
+    days: Days,
 ) -> TaskPage:
+    days.check(day, "day")
     rows, total = monitoring_tasks.tasks(
         session,
         scope=principal.jurisdiction,

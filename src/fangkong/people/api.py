@@ -58,7 +58,9 @@ def _code(value: str | None, vocabulary: dict[str, str], field: str) -> str | No
 
 
 def person_filter(
-    q: str | None = Query(None, description="Part of a name, person number, phone or ID."),
+    q: str | None = Query(
+        None, max_length=100, description="Part of a name, person number, phone or ID."
+    ),
     name: str | None = None,
     person_no: str | None = None,
     phone: str | None = None,
@@ -218,7 +220,7 @@ def get_household(
 def list_venues(
     session: SessionDep,
     principal: Reader,
-    q: str | None = Query(None, description="Part of a name or venue code."),
+    q: str | None = Query(None, max_length=100, description="Part of a name or venue code."),
     category: str | None = Query(None, description="Category code or label."),
     district: str | None = Query(None, description="District code or name."),
     street: str | None = Query(None, description="Street code or name."),
@@ -279,7 +281,7 @@ def update_venue(
 def list_workplaces(
     session: SessionDep,
     principal: Reader,
-    q: str | None = Query(None, description="Part of a name or workplace number."),
+    q: str | None = Query(None, max_length=100, description="Part of a name or workplace number."),
     industry: str | None = Query(None, description="Industry code or label."),
     district: str | None = Query(None, description="District code or name."),
     limit: Limit = 50,

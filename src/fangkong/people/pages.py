@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from fangkong.apiutil import MAX_OFFSET
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
@@ -64,7 +65,7 @@ def people_page(
     id_number: str = "",
     district: str = "",
     community: str = "",
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> HTMLResponse:
     params = {
         "q": q,
@@ -152,7 +153,7 @@ def venues_page(
     q: str = "",
     category: str = "",
     district: str = "",
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> HTMLResponse:
     params = {"q": q, "category": category, "district": district}
     error = None
@@ -195,7 +196,7 @@ def workplaces_page(
     q: str = "",
     industry: str = "",
     district: str = "",
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> HTMLResponse:
     params = {"q": q, "industry": industry, "district": district}
     error = None

@@ -219,7 +219,9 @@ class VenueFields(BaseModel):
     industry: Industry | None = Field(None, description="Industry code or label.")
     street: str | None = Field(None, description="Street code or name.")
     address: Address | None = None
-    capacity: int | None = Field(None, gt=0, description="Maximum people at once (限流).")
+    capacity: int | None = Field(
+        None, gt=0, le=1_000_000, description="Maximum people at once (限流)."
+    )
 
 
 class VenueCreate(VenueFields):

@@ -10,7 +10,6 @@ outside it reads as absent (``NotFound``), and writing one there raises
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -41,6 +40,7 @@ from fangkong.people.models import (
 from fangkong.people.schemas import PersonCreate, PersonRead, PersonUpdate, check_birth_year
 from fangkong.regions import service as regions
 from fangkong.storage.bulk import chunks
+from fangkong.tabular import SafeWriter
 
 ADDRESS = ("district", "street", "community", "compound", "building", "room")
 WORKPLACE = ("workplace_no", "workplace_unit")
@@ -500,7 +500,7 @@ def export_csv(session: Session, *, flt: PersonFilter, scope: Jurisdiction) -> t
     """The persons matching ``flt`` inside ``scope`` as CSV, always masked; with the
     number of rows."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(EXPORT_COLUMNS.values())
     rows = 0
     for person in iter_persons(session, flt=flt, scope=scope):

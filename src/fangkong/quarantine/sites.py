@@ -30,6 +30,7 @@ from fangkong.quarantine.models import (
 from fangkong.quarantine.scope import check_site, site_conditions
 from fangkong.quarantine.status import OrderStatus
 from fangkong.regions import service as regions
+from fangkong.storage.bulk import chunks
 from fangkong.tabular import Column, ImportReport, Row, RowError, read_table
 
 SITE_KINDS = {
@@ -209,9 +210,10 @@ def import_sites(
         _room_rows(row, site, errors)
     existing = {
         s.code: s
+        for batch in chunks(sorted(sites))
         for s in session.scalars(
             select(QuarantineSite)
-            .where(QuarantineSite.code.in_(list(sites)))
+            .where(QuarantineSite.code.in_(batch))
             .options(selectinload(QuarantineSite.rooms))
         )
     }
@@ -305,18 +307,19 @@ def list_sites(session: Session, *, scope: Jurisdiction) -> list[QuarantineSite]
 
 def _beds_held(session: Session, site_ids: list[int]) -> dict[int, int]:
     """Room id → beds held now (placed or in the room)."""
-    if not site_ids:
-        return {}
-    rows = session.execute(
-        select(QuarantineOrder.room_id, func.count())
-        .where(
-            QuarantineOrder.site_id.in_(site_ids),
-            QuarantineOrder.room_id.is_not(None),
-            QuarantineOrder.status.in_(HOLDS_BED),
+    held: dict[int, int] = {}
+    for batch in chunks(site_ids):
+        rows = session.execute(
+            select(QuarantineOrder.room_id, func.count())
+            .where(
+                QuarantineOrder.site_id.in_(batch),
+                QuarantineOrder.room_id.is_not(None),
+                QuarantineOrder.status.in_(HOLDS_BED),
+            )
+            .group_by(QuarantineOrder.room_id)
         )
-        .group_by(QuarantineOrder.room_id)
-    ).all()
-    return {room_id: n for room_id, n in rows if room_id is not None}
+        held.update((room_id, n) for room_id, n in rows if room_id is not None)
+    return held
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,15 @@ def parse_bundle(data: bytes | str | Mapping[str, Any]) -> list[LabResult]:
     ``InvalidInput`` when the document is not a FHIR Bundle; ``ImportRejected`` listing every
     bad entry (``details['errors']``: row, column, reason, value) otherwise.
     """
+    try:
+        return _parse(data)
+    except RecursionError:
+        # json and pydantic recurse per level: a document nested thousands deep is refused
+        # as what it is, not answered with a crash.
+        raise InvalidInput("not a FHIR Bundle: the JSON is nested too deeply") from None
+
+
+def _parse(data: bytes | str | Mapping[str, Any]) -> list[LabResult]:
     document = _load(data)
     raw_entries = document.get("entry", [])
     if not isinstance(raw_entries, list):

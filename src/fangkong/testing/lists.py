@@ -22,6 +22,7 @@ from fangkong.errors import NotFound
 from fangkong.people.joins import Community, Person
 from fangkong.people.masking import mask_name, mask_phone
 from fangkong.regions import service as regions
+from fangkong.tabular import safe_row
 from fangkong.testing import outcome
 from fangkong.testing.models import Recall, TestingRound
 
@@ -219,7 +220,7 @@ def workbook(rows: Sequence[Listed], *, title: str) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = "名单"
-    sheet.append([title])
+    sheet.append(safe_row([title]))
     sheet["A1"].font = Font(bold=True)
     headers = ["人员编号", "姓名", "手机号", "社区", "状态", "管码", "采样时间", "复核"]
     sheet.append(headers)
@@ -227,18 +228,20 @@ def workbook(rows: Sequence[Listed], *, title: str) -> bytes:
         cell.font = Font(bold=True)
     for r in rows:
         sheet.append(
-            [
-                r.person_no,
-                r.name,
-                r.phone,
-                r.community,
-                STATE_LABELS.get(r.state, r.state),
-                r.tube_barcode,
-                r.sampled_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-                if r.sampled_at
-                else None,
-                RECALL_LABELS.get(r.recall_status or "", r.recall_status),
-            ]
+            safe_row(
+                [
+                    r.person_no,
+                    r.name,
+                    r.phone,
+                    r.community,
+                    STATE_LABELS.get(r.state, r.state),
+                    r.tube_barcode,
+                    r.sampled_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+                    if r.sampled_at
+                    else None,
+                    RECALL_LABELS.get(r.recall_status or "", r.recall_status),
+                ]
+            )
         )
     sheet.freeze_panes = "A3"
     for column, width in zip("ABCDEFGH", (16, 10, 14, 16, 14, 18, 18, 10), strict=True):

@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from fangkong.clock import LOCAL_TZ
+from fangkong.tabular import safe_row
 from fangkong.testing.planning import Plan, PlannedPoint, PlanRatios
 
 Cell = str | int | datetime
@@ -84,7 +85,7 @@ def plan_workbook(plan: Plan, *, title: str) -> bytes:
         cell.font = BOLD
     # Notes go below the table and stay out of the column widths.
     summary.append(())
-    summary.append((f"计划：{title}",))
+    summary.append(safe_row((f"计划：{title}",)))
     summary.append((f"时间窗：{_local_text(plan.window_start)} 至 {_local_text(plan.window_end)}",))
     summary.append((ratios_text(plan.ratios),))
 
@@ -119,7 +120,7 @@ def _write_table(sheet: Worksheet, headers: Sequence[str], rows: Sequence[Sequen
     for cell in sheet[1]:
         cell.font = BOLD
     for row in rows:
-        sheet.append([_local(v) if isinstance(v, datetime) else v for v in row])
+        sheet.append(safe_row(_local(v) if isinstance(v, datetime) else v for v in row))
         for cell, value in zip(sheet[sheet.max_row], row, strict=True):
             if isinstance(value, datetime):
                 cell.number_format = TIME_FORMAT

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from fangkong.apiutil import Days
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -135,8 +136,9 @@ def visits(
     summary="Clusters of the caller's cases: linked by infector, shared contacts, co-presence",
 )
 def clusters(
-    session: SessionDep, principal: Reader, since: date | None = None
+    session: SessionDep, principal: Reader, days: Days, since: date | None = None
 ) -> list[ClusterRead]:
+    days.check(since, "since")
     return service.clusters(session, scope=principal.jurisdiction, since=since)
 
 

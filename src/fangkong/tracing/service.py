@@ -8,7 +8,6 @@ only contacts nobody has acted on yet (status ``new``).
 from __future__ import annotations
 
 import contextlib
-import csv
 import io
 import json
 import threading
@@ -39,6 +38,7 @@ from fangkong.people.masking import mask_id_number, mask_name, mask_phone
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 from fangkong.storage import bulk
+from fangkong.tabular import SafeWriter
 from fangkong.tracing import query, rules
 from fangkong.tracing.models import Contact
 from fangkong.tracing.rules import ContactStatus, Degree, Finding, Membership, Reason
@@ -464,7 +464,11 @@ def export_csv(session: Session, *, scope: Jurisdiction) -> tuple[str, int]:
     """Contacts of the cases of ``scope``, one row per reason (no names or ID numbers:
     ``person_id`` is the registry number, as in the lake)."""
     case_nos = {c.id: c.case_no for c in cases_service.cases_in_scope(session, scope=scope)}
-    contacts = list(session.scalars(select(Contact).where(Contact.case_id.in_(list(case_nos)))))
+    contacts = [
+        contact
+        for batch in bulk.chunks(case_nos)
+        for contact in session.scalars(select(Contact).where(Contact.case_id.in_(batch)))
+    ]
     person_nos = {
         pid: p.person_no
         for pid, p in people_service.persons_by_id(session, (c.person_id for c in contacts)).items()
@@ -474,7 +478,7 @@ def export_csv(session: Session, *, scope: Jurisdiction) -> tuple[str, int]:
         key=lambda row: (row[0], row[1]),
     )
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(EXPORT_COLUMNS)
     n = 0
     for case_no, person_no, contact in rows:

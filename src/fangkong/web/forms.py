@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
@@ -20,15 +20,14 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from fangkong.apiutil import AHEAD, EARLIEST
 from fangkong.errors import FangkongError, InvalidInput
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# Days a page may show: from well before any outbreak the platform holds to a little after
-# today (a plan for tomorrow). Anything else is a typo, answered with a message.
-EARLIEST = date(2020, 1, 1)
-AHEAD = timedelta(days=31)
+# Days a page may show: as the API (``apiutil.EARLIEST``, ``AHEAD``); anything else is a
+# typo, answered with a message.
 PAGE = 50
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
-from fangkong.apiutil import Limit, Offset, audited_import
+from fangkong.apiutil import Days, Limit, Offset, audited_import
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
@@ -74,11 +74,13 @@ def get_site(
     session: SessionDep,
     clock: ClockDep,
     principal: Reader,
+    days: Days,
     first: date | None = None,
     last: date | None = None,
 ) -> SiteDetail:
     last = last or local_day(clock.now())
     first = first or last - timedelta(days=27)
+    days.check_span(first, last, most=366)
     return reads.site_detail(session, code, scope=principal.jurisdiction, first=first, last=last)
 
 
@@ -88,8 +90,14 @@ def get_site(
     summary="Plan a day: orders for its new contacts and discharges, rooms, transfers",
 )
 def plan_day(
-    data: PlanCreate, session: SessionDep, clock: ClockDep, policy: PolicyDep, principal: Planner
+    data: PlanCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    policy: PolicyDep,
+    principal: Planner,
+    days: Days,
 ) -> PlanRead:
+    days.check(data.date, "date")
     result = quarantine_day.plan_day(
         session,
         day=data.date,
@@ -133,7 +141,10 @@ def list_orders(
     day: date | None = Query(None, alias="date", description="Orders in force that day."),
     limit: Limit = 100,
     offset: Offset = 0,
+    *,
+    days: Days,
 ) -> OrderPage:
+    days.check(day, "date")
     rows, total = service.list_orders(
         session,
         scope=principal.jurisdiction,
@@ -221,8 +232,9 @@ def person_timeline(person_no: str, session: SessionDep, principal: Reader) -> l
     summary="Release a day: centralized stages ended with negative tests; completions",
 )
 def release(
-    data: ReleaseCreate, session: SessionDep, clock: ClockDep, principal: Planner
+    data: ReleaseCreate, session: SessionDep, clock: ClockDep, principal: Planner, days: Days
 ) -> ReleaseRead:
+    days.check(data.date, "date")
     result = releases.release_day(
         session,
         day=data.date,
@@ -306,8 +318,10 @@ def get_board(
     session: SessionDep,
     clock: ClockDep,
     principal: Reader,
+    days: Days,
     day: date | None = Query(None, alias="date"),
 ) -> BoardRead:
+    days.check(day, "date")
     found = board_mod.board(
         session, day=day or local_day(clock.now()), scope=principal.jurisdiction
     )

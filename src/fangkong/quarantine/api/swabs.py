@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from fangkong.apiutil import RowIdPath
+from fangkong.apiutil import Days, RowIdPath
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Principal
 from fangkong.clock import today
@@ -75,7 +75,10 @@ def open_round(
     settings: SettingsDep,
     principal: Reader,
     day: Annotated[date | None, DAY] = None,
+    *,
+    days: Days,
 ) -> SiteRoundRead:
+    days.check(day, "date")
     scope = principal.jurisdiction
     principal.require("quarantine.site" if scope.kind == "site" else "quarantine.plan")
     site = site_swabs.site_by_code(session, code, scope=scope)
@@ -113,7 +116,10 @@ def site_worklist(
     clock: ClockDep,
     principal: Reader,
     day: Annotated[date | None, DAY] = None,
+    *,
+    days: Days,
 ) -> list[SiteTestRead]:
+    days.check(day, "date")
     scope = principal.jurisdiction
     site = site_swabs.site_by_code(session, code, scope=scope)
     now = today(clock)
@@ -130,7 +136,10 @@ def overdue(
     clock: ClockDep,
     principal: Reader,
     day: Annotated[date | None, DAY] = None,
+    *,
+    days: Days,
 ) -> list[SiteTestRead]:
+    days.check(day, "date")
     when = day or today(clock)
     return _read(site_swabs.overdue_tests(session, principal.jurisdiction, when))
 
@@ -173,7 +182,10 @@ def open_home_round(
     settings: SettingsDep,
     principal: Reader,
     day: Annotated[date | None, DAY] = None,
+    *,
+    days: Days,
 ) -> HomeRoundRead:
+    days.check(day, "date")
     if not principal.can("quarantine.plan"):
         principal.require("testing.sample")  # the community's own sampling team
     community = home_swabs.community_for(session, community_id, scope=principal.jurisdiction)
@@ -209,7 +221,10 @@ def home_worklist(
     clock: ClockDep,
     principal: Reader,
     day: Annotated[date | None, DAY] = None,
+    *,
+    days: Days,
 ) -> list[HomeTestRead]:
+    days.check(day, "date")
     community = home_swabs.community_for(session, community_id, scope=principal.jurisdiction)
     now = today(clock)
     rows = home_swabs.worklist(session, community, day or now, today=now)
