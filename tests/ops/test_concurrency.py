@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from fangkong.auth.deps import sent_csrf
+from fangkong.auth.models import AuditEvent, User
 from fangkong.cases.models import Case, DailyCount
 from fangkong.storage.db import session_factory
 from tests.auth.test_routes import _walk, api_routes
@@ -206,3 +207,41 @@ def test_parallel_case_writers_and_an_import_all_succeed(
         )
     assert total == WRITERS * CASES_EACH + IMPORTED
     assert counted == total  # every case counted once in the daily figures
+
+
+BURST = 30
+
+
+def test_a_burst_of_failed_sign_ins_is_refused_and_audited(
+    app: FastAPI, engine: Engine, users: dict[str, str]
+) -> None:
+    """Thirty wrong passwords for one account at once: each attempt is refused (wrong
+    password, locked, or throttled), none fails with a 5xx, every attempt that reached the
+    password check is in the audit log, and each counts towards the lock-out."""
+    start = threading.Barrier(BURST)
+
+    def guess(n: int) -> tuple[int, str]:
+        with httpx2.Client(base_url=base, timeout=TIMEOUT) as c:
+            start.wait()
+            body = {"username": "zhoucun", "password": f"wrong guess {n}"}
+            r = c.post(f"{API}/auth/login", json=body)
+            return r.status_code, r.json()["code"]
+
+    with serving(app) as base, ThreadPoolExecutor(BURST) as pool:
+        answers = list(pool.map(guess, range(BURST)))
+
+    assert {status for status, _ in answers} <= {401, 429}, answers
+    # Throttled attempts never reach the password check; the others are checked.
+    checked = sum(code != "rate_limited" for _, code in answers)
+    assert checked >= 5  # the per-account limit lets ten through in a minute
+    with session_factory(engine)() as s:
+        audited = s.scalars(
+            select(AuditEvent.outcome).where(
+                AuditEvent.action == "login", AuditEvent.actor == "zhoucun"
+            )
+        ).all()
+        user = s.scalars(select(User).where(User.username == "zhoucun")).one()
+    assert len(audited) == checked
+    assert set(audited) <= {"denied", "locked"}
+    # Five failures lock the account: counted in the database, a burst cannot slip by.
+    assert user.locked_until is not None

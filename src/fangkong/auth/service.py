@@ -212,7 +212,11 @@ def authenticate(
     try:
         _hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
+        # Counted in the database, not from the value read: attempts made at the same time
+        # each count (a read-modify-write would let a burst of guesses count as one).
+        user.failed_logins = User.failed_logins + 1
+        session.flush()
+        session.refresh(user, ["failed_logins"])
         if user.failed_logins >= settings.login_max_failures:
             user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
             user.failed_logins = 0
