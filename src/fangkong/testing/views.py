@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +24,15 @@ from fangkong.people.joins import Community, Person
 from fangkong.testing import lists, outcome, service
 from fangkong.testing.models import RoundExemption, TestingRound
 from fangkong.testing.outcome import Level
-from fangkong.testing.texts import aware, local_time, percent, window_text
+from fangkong.testing.texts import (
+    KIND_LABELS,
+    PHASE_LABELS,
+    aware,
+    local_time,
+    percent,
+    phase,
+    window_text,
+)
 
 
 def start_level(scope: Jurisdiction) -> str:
@@ -139,3 +148,53 @@ def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundC
     card.applied_at = local_time(round_.applied_at)
     card.chart = progress_chart(lake, round_)  # the whole round's hours
     return card
+
+
+@dataclass(frozen=True)
+class LabRound:
+    """A round as a lab sees it: where results go, and how fast they came back."""
+
+    code: str
+    name: str
+    kind: str
+    window: str
+    phase: str
+    applied_at: str
+    turnaround: list[dict[str, Any]]
+
+
+def lab_rounds(
+    session: Session, lake: Path, scope: Jurisdiction, *, now: datetime, limit: int = 50
+) -> list[LabRound]:
+    """The rounds a lab may post results to that have begun, the latest first, each with
+    its labs' turnaround once applied (a lab tests tubes from anywhere, so a lab binding
+    reaches every round; ``service.round_for_lab``)."""
+    if scope.is_area or scope.kind == "site":
+        found = service.list_rounds(session, scope=scope)
+    else:
+        found = service.all_rounds(session)
+    shown: list[LabRound] = []
+    for r in found:
+        state = phase(r.status, r.starts_at, r.ends_at, now)
+        if state == "planned":
+            continue
+        rows: list[dict[str, Any]] = []
+        if r.applied_at is not None:
+            try:
+                rows = lists.turnaround(lake, r)
+            except NotFound:  # outcome files gone: the round without figures
+                rows = []
+        shown.append(
+            LabRound(
+                code=r.code,
+                name=r.name,
+                kind=KIND_LABELS.get(r.kind, r.kind),
+                window=window_text(r.starts_at, r.ends_at),
+                phase=PHASE_LABELS[state],
+                applied_at=local_time(r.applied_at),
+                turnaround=rows,
+            )
+        )
+        if len(shown) >= limit:
+            break
+    return shown

@@ -11,9 +11,10 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong.auth.deps import Require
+from fangkong.auth.deps import SignedIn
+from fangkong.auth.homes import home
 from fangkong.auth.principal import Principal
 from fangkong.cases import pages as case_pages
 from fangkong.cases import service
@@ -174,10 +175,14 @@ def dashboard(
     policy: PolicyDep,
     settings: SettingsDep,
     clock: ClockDep,
-    principal: Annotated[Principal, Depends(Require("stats.read", page=True))],
+    principal: Annotated[Principal, Depends(SignedIn(page=True))],
     day: str | None = None,
     since: str | None = None,
-) -> HTMLResponse:
+) -> Response:
+    if not principal.can("stats.read"):
+        # "/" is every link to "home" (the brand, a sign-in without a target): a role that
+        # does not read statistics works from its own page.
+        return RedirectResponse(home(principal), status_code=303)
     city = regions.city(settings.city)
     scope = principal.jurisdiction
     whole_city = scope.whole_city and scope.city_code == city.code

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from fangkong.auth.homes import home
 from fangkong.clock import chinese_day
 from fangkong.people.masking import mask_id_number
 
@@ -57,3 +58,12 @@ def csp_nonce(request: Request) -> str:
 
 
 templates.env.globals["csp_nonce"] = csp_nonce
+
+
+def home_url(request: Request) -> str:
+    """The signed-in user's own first page (``auth/homes.py``); "/" for anyone else."""
+    principal = getattr(request.state, "principal", None)
+    return home(principal) if principal is not None else "/"
+
+
+templates.env.globals["home_url"] = home_url
