@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
 from pydantic import BaseModel, Field
 
 from fangkong.errors import InvalidInput
@@ -112,6 +111,8 @@ def _decode(data: bytes) -> str:
 def _raw_rows(data: bytes, filename: str) -> Iterator[list[str]]:
     suffix = Path(filename).suffix.lower()
     if suffix == ".xlsx":
+        from openpyxl import load_workbook  # only an Excel file needs it (CLI start-up)
+
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file
