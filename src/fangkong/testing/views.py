@@ -109,11 +109,22 @@ class RoundCard:
     target: int = 0  # the rate's denominator, for the bar
     applied_at: str = ""
     chart: dict[str, Any] | None = field(default=None)
+    phase: str = "sampling"  # by its window (texts.phase): only "sampling" is 进行中
+
+    @property
+    def title(self) -> str:
+        return (
+            "核酸检测进行中"
+            if self.phase == "sampling"
+            else f"核酸检测（{PHASE_LABELS[self.phase]}）"
+        )
 
 
-def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundCard | None:
-    """The latest open round in the caller's area and its progress there; None when there
-    is none."""
+def open_round_card(
+    session: Session, lake: Path, scope: Jurisdiction, now: datetime
+) -> RoundCard | None:
+    """The latest open round in the caller's area and its progress there, said as in
+    progress only inside its sampling window; None when there is none."""
     round_ = next(
         # A site's daily round is the site's business, not the city's round.
         (
@@ -131,6 +142,7 @@ def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundC
         window=window_text(round_.starts_at, round_.ends_at),
         applied=round_.applied_at is not None,
         due=round_.due_count,
+        phase=phase(round_.status, round_.starts_at, round_.ends_at, now),
     )
     if round_.applied_at is None:
         return card
