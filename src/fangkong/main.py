@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,6 +19,7 @@ from fangkong import __version__
 from fangkong.auth import api as auth_api
 from fangkong.auth import pages as auth_pages
 from fangkong.auth.deps import SignInRequired
+from fangkong.auth.principal import Unauthenticated
 from fangkong.cases import api as cases_api
 from fangkong.config import Settings, get_settings
 from fangkong.deps import open_store
@@ -42,6 +43,7 @@ from fangkong.tracing import pages as tracing_pages
 from fangkong.web import api_docs, ratelimit, search
 from fangkong.web import pages as web_pages
 from fangkong.web.body_limit import BodyLimit
+from fangkong.web.error_pages import error_page, wants_page
 from fangkong.web.nul_guard import NulGuard
 from fangkong.web.security_headers import SecurityHeaders, for_server_errors
 from fangkong.zones import api as zones_api
@@ -64,18 +66,31 @@ def _error(status: int, code: str, message: str, details: object = None) -> JSON
     )
 
 
+def _sign_in_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """JSON with a stable code for the API and the probes; a page in Chinese (or the sign-in
+    form) for a page route (``web/error_pages.py``)."""
+
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, _: SignInRequired) -> RedirectResponse:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+        return _sign_in_redirect(request)
 
     @app.exception_handler(FangkongError)
-    async def domain_error(_: Request, exc: FangkongError) -> JSONResponse:
+    async def domain_error(request: Request, exc: FangkongError) -> Response:
+        if wants_page(request):
+            if isinstance(exc, Unauthenticated) and request.method == "GET":
+                return _sign_in_redirect(request)
+            return error_page(request, exc.status, exc.code, exc.message, exc.details)
         return _error(exc.status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if wants_page(request):
+            return error_page(request, 422, "validation_error")
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
@@ -83,14 +98,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(422, "validation_error", "the request is not valid", {"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = "not_found" if exc.status_code == 404 else "http_error"
+        if wants_page(request):
+            return error_page(request, exc.status_code, code)
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        response = _error(500, "internal_error", "an internal error occurred; it has been logged")
+        response: Response
+        if wants_page(request):
+            response = error_page(request, 500, "internal_error")
+        else:
+            response = _error(
+                500, "internal_error", "an internal error occurred; it has been logged"
+            )
         response.headers.update(for_server_errors())
         return response
 

@@ -19,7 +19,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from openpyxl import load_workbook
 from pydantic import BaseModel, Field
 
 from fangkong.config import Settings, get_settings
@@ -201,6 +200,8 @@ def _raw_rows(data: bytes, filename: str) -> Iterator[list[str]]:
     suffix = Path(filename).suffix.lower()
     if suffix == ".xlsx":
         check_xlsx(data, filename, get_settings())
+        from openpyxl import load_workbook  # only an Excel file needs it (CLI start-up)
+
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged file

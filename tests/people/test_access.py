@@ -204,7 +204,7 @@ def test_anonymous_is_refused(anon: TestClient) -> None:
         assert r.headers["location"].startswith("/login?next="), path
 
 
-@pytest.mark.parametrize("persona", ["lab", "venue", "hotline", "admin"])
+@pytest.mark.parametrize("persona", ["lab", "venue", "admin"])
 def test_roles_without_the_registry_are_refused(persona: str, client_as: Client) -> None:
     c = client_as(persona)
     for method, path in ROUTES:
@@ -419,6 +419,20 @@ def test_without_the_pii_permission_details_are_masked(
             403
         )
     assert len(audit_entries(engine, "read_pii")) == seeded
+
+
+def test_the_hotline_looks_people_up_masked_and_changes_nothing(client_as: Client) -> None:
+    """12345 operators answer callers: they find a person, masked, and write nothing."""
+    seed(client_as("cdc"))
+    hotline = client_as("hotline")
+    detail = hotline.get("/api/v1/people/ZC1").json()
+    assert (detail["name"], detail["phone"], detail["masked"]) == ("张*丰", "138****2345", True)
+    page = hotline.get("/people/ZC1").text
+    assert not [v for v in FULL if v in page]
+    for method, path in ROUTES:
+        if method != "GET":
+            assert hotline.request(method, path).status_code == 403, (method, path)
+    assert hotline.get("/api/v1/people.csv?reason=checking").status_code == 403
 
 
 # ---------------------------------------------------------------- export

@@ -157,7 +157,7 @@ def test_the_pages_render_for_the_cdc(client_as: Clients, applied: Path, engine:
     assert cells[2:] == [
         "全员",
         "3月21日 06:00—3月22日 06:00",
-        '<span class="badge open">采样中</span>',
+        '<span class="badge closed">已结束</span>',  # its window ended a day ago
         "16",
         "81.2%",  # 13 of 16
         "0",
@@ -545,7 +545,10 @@ def test_routine_compliance(
     )
     cdc = client_as("cdc")
     html = cdc.get("/testing/routine").text
-    assert "依据 <code>zibo-2022-03:testing.routine_groups</code>" in html
+    assert (
+        '依据 <abbr class="rule-ref" title="zibo-2022-03:testing.routine_groups">'
+        "淄博3月方案·重点人群检测频次</abbr>"
+    ) in html
     assert "<strong>每日</strong>（间隔 1 天）" in html
     group = html.split('id="group-table"')[1].split("</tbody>")[0]
     cells = re.findall(r"<td[^>]*>(.*?)</td>", group, re.S)

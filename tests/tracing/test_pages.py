@@ -60,8 +60,8 @@ def test_contacts_page(client_as: Clients, city: None) -> None:
     )
     assert "重叠 10 分钟" in html  # B, a general contact
     assert "次密接：与密切接触者 张*三（A）同住（户号 HH2）" in html
-    assert "tracing.min_overlap_minutes</code>" in html
-    assert "tracing.identify_secondary</code>" in html
+    assert 'title="national-9:tracing.min_overlap_minutes">第九版方案·时空交集判定</abbr>' in html
+    assert ':tracing.identify_secondary">' in html  # the reference on hover
     # masked, never in full
     assert "张*三" in html
     assert "138****2345" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -10,14 +11,15 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.apiutil import MAX_OFFSET
-from fangkong.auth import audit, login_csrf, service
+from fangkong.auth import audit, homes, login_csrf, service
 from fangkong.auth.deps import COOKIE, Public, Require, SignedIn, client_ip, set_session_cookie
 from fangkong.auth.permissions import ROLES
 from fangkong.auth.principal import Principal
 from fangkong.clock import LOCAL_TZ
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, SessionDep, SettingsDep
-from fangkong.errors import FangkongError
+from fangkong.errors import FangkongError, InvalidInput
+from fangkong.flows import accounts
 from fangkong.web import forms
 from fangkong.web.ratelimit import RateLimited, check_sign_in
 from fangkong.web.templating import templates
@@ -121,7 +123,10 @@ def login(
         hours=settings.session_hours,
         ip=client_ip(request),
     )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if target == "/":  # no page asked for: the page this user works from
+        target = homes.home_of(user.role, user.scope_kind, user.scope_code)
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, raw, settings)
     login_csrf.clear_cookie(response)
     return response
@@ -241,8 +246,34 @@ def audit_page(
     )
 
 
-@router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, session: SessionDep, principal: Admin) -> HTMLResponse:
+USERNAME = re.compile(r"[A-Za-z0-9_.\-]{3,64}")
+SCOPE_LABELS = {
+    "city": "市",
+    "district": "区县",
+    "unit": "报告单位（功能区）",
+    "street": "街道/镇",
+    "community": "社区（编号）",
+    "site": "隔离点（编码）",
+    "lab": "检测机构（编码）",
+    "venue": "场所（编码）",
+}
+NOTICES = {
+    "created": "用户已创建。",
+    "reset": "密码已重置，该用户的所有会话已退出。",
+    "disabled": "用户已停用。",
+    "revoked": "令牌已吊销。",
+}
+
+
+def _users_page(
+    request: Request,
+    session: SessionDep,
+    *,
+    notice: str = "",
+    error: str | None = None,
+    new_token: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "auth/users.html",
@@ -251,6 +282,178 @@ def users_page(request: Request, session: SessionDep, principal: Admin) -> HTMLR
             "users": service.list_users(session),
             "tokens": service.list_tokens(session),
             "roles": ROLES,
+            "scope_labels": SCOPE_LABELS,
             "tz": LOCAL_TZ,
+            "notice": notice,
+            "error": error,
+            "new_token": new_token,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(
+    request: Request, session: SessionDep, principal: Admin, done: str = ""
+) -> HTMLResponse:
+    return _users_page(request, session, notice=NOTICES.get(done, ""))
+
+
+def _done(what: str) -> RedirectResponse:
+    return RedirectResponse(f"/admin/users?done={what}", status_code=303)
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def user_create_page(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Admin,
+    fields: forms.FieldsDep,
+) -> Response:
+    role_code = fields.get("role", "")
+    token_only = role_code in ROLES and ROLES[role_code].token_only
+    with forms.undone_on_error(session) as undone:
+        if role_code not in ROLES:
+            raise InvalidInput("请选择角色")
+        if not USERNAME.fullmatch(fields.get("username", "")):
+            raise InvalidInput("用户名应为 3–64 个字母、数字或 _ . -")
+        user = accounts.create_user(
+            session,
+            username=fields.get("username", ""),
+            password=None if token_only else fields.get("password", ""),
+            role_code=role_code,
+            scope_kind=fields.get("scope_kind", ""),
+            scope_code=fields.get("scope_code", ""),
+            now=clock.now(),
+            display_name=fields.get("display_name") or None,
+        )
+        audit.record(
+            session,
+            principal=principal,
+            action="user_create",
+            now=clock.now(),
+            entity_type="user",
+            entity_id=user.username,
+            detail={"role": user.role, "scope": f"{user.scope_kind}:{user.scope_code}"},
+        )
+    if undone.error:
+        return _users_page(
+            request, session, error=undone.error.message, status_code=undone.error.status
+        )
+    return _done("created")
+
+
+@router.post("/admin/users/{username}/password", response_class=HTMLResponse)
+def user_reset_page(
+    request: Request,
+    username: str,
+    session: SessionDep,
+    clock: ClockDep,
+    principal: Admin,
+    fields: forms.FieldsDep,
+) -> Response:
+    with forms.undone_on_error(session) as undone:
+        service.reset_password(
+            session, username=username, new=fields.get("password", ""), now=clock.now()
+        )
+        audit.record(
+            session,
+            principal=principal,
+            action="password_reset",
+            now=clock.now(),
+            entity_type="user",
+            entity_id=username,
+        )
+    if undone.error:
+        return _users_page(
+            request, session, error=undone.error.message, status_code=undone.error.status
+        )
+    return _done("reset")
+
+
+@router.post("/admin/users/{username}/disable", response_class=HTMLResponse)
+def user_disable_page(
+    request: Request, username: str, session: SessionDep, clock: ClockDep, principal: Admin
+) -> Response:
+    with forms.undone_on_error(session) as undone:
+        service.disable_user(session, username=username)
+        audit.record(
+            session,
+            principal=principal,
+            action="user_disable",
+            now=clock.now(),
+            entity_type="user",
+            entity_id=username,
+        )
+    if undone.error:
+        return _users_page(
+            request, session, error=undone.error.message, status_code=undone.error.status
+        )
+    return _done("disabled")
+
+
+@router.post("/admin/tokens", response_class=HTMLResponse)
+def token_create_page(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: Admin,
+    fields: forms.FieldsDep,
+) -> Response:
+    days = fields.get("days", "") or "90"
+    with forms.undone_on_error(session) as undone:
+        if not fields.get("name"):
+            raise InvalidInput("请填写令牌名称")
+        if not days.isdigit():
+            raise InvalidInput(f"有效天数“{days}”应为整数")
+        raw, token = accounts.create_token(
+            session,
+            name=fields.get("name", ""),
+            role_code=fields.get("role", ""),
+            scope_kind=fields.get("scope_kind", ""),
+            scope_code=fields.get("scope_code", ""),
+            now=clock.now(),
+            keys=service.Keys.from_settings(settings),
+            created_by=principal.name,
+            days=int(days),
+        )
+        audit.record(
+            session,
+            principal=principal,
+            action="token_create",
+            now=clock.now(),
+            entity_type="token",
+            entity_id=token.prefix,
+            detail={"role": token.role},
+        )
+    if undone.error:
+        return _users_page(
+            request, session, error=undone.error.message, status_code=undone.error.status
+        )
+    # The secret is shown this once and never stored: no redirect, and nothing cached.
+    response = _users_page(request, session, notice="令牌已创建。", new_token=raw)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/admin/tokens/{prefix}/revoke", response_class=HTMLResponse)
+def token_revoke_page(
+    request: Request, prefix: str, session: SessionDep, clock: ClockDep, principal: Admin
+) -> Response:
+    with forms.undone_on_error(session) as undone:
+        service.revoke_token(session, prefix=prefix, now=clock.now())
+        audit.record(
+            session,
+            principal=principal,
+            action="token_revoke",
+            now=clock.now(),
+            entity_type="token",
+            entity_id=prefix,
+        )
+    if undone.error:
+        return _users_page(
+            request, session, error=undone.error.message, status_code=undone.error.status
+        )
+    return _done("revoked")

@@ -190,7 +190,7 @@ ROLES: dict[str, Role] = {
         ),
         _role("lab", "检测机构", {"testing.results"}, ("lab",)),
         _role("venue_device", "场所", {"scans.write"}, ("venue",), token_only=True),
-        _role("hotline", "12345坐席", {"stats.read", "zones.read"}, ("city",)),
+        _role("hotline", "12345坐席", {"stats.read", "person.read", "zones.read"}, ("city",)),
         _role("admin", "系统管理员", {"audit.read", "users.manage", "stats.read"}, ("city",)),
     )
 }

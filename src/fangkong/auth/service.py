@@ -104,9 +104,12 @@ def _check_binding(role_code: str, kind: str, code: str, street: str | None) -> 
 
 def check_password_strength(password: str, username: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(
+            f"密码至少需要 {MIN_PASSWORD} 个字符 (the password needs at least {MIN_PASSWORD} "
+            "characters)"
+        )
     if username.lower() in password.lower():
-        raise InvalidInput("the password must not contain the user name")
+        raise InvalidInput("密码不能包含用户名 (the password must not contain the user name)")
 
 
 def create_user(
@@ -124,7 +127,9 @@ def create_user(
     """A user bound to an area, site, lab or venue; a community binding carries the
     community's street (``flows.accounts`` resolves it from the registry)."""
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"user {username!r} already exists", username=username)
+        raise Conflict(
+            f"用户 {username} 已存在 (user {username!r} already exists)", username=username
+        )
     r = role(role_code)
     if r.token_only and password is not None:
         raise InvalidInput(f"{r.label} ({role_code}) signs in with API tokens only")
@@ -165,6 +170,21 @@ def list_users(session: Session) -> list[User]:
 def disable_user(session: Session, *, username: str) -> User:
     user = get_user(session, username=username)
     user.is_active = False
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    return user
+
+
+def reset_password(session: Session, *, username: str, new: str, now: datetime) -> User:
+    """An administrator sets a new password (a user who forgot theirs): the account is
+    unlocked and every session of the user is signed out."""
+    user = get_user(session, username=username)
+    if user.password_hash is None and role(user.role).token_only:
+        raise InvalidInput(f"{user.username} 只能使用 API 令牌，没有密码")
+    check_password_strength(new, user.username)
+    user.password_hash = _hasher.hash(new)
+    user.password_changed_at = now
+    user.failed_logins = 0
+    user.locked_until = None
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     return user
 

@@ -12,7 +12,6 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,8 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fangkong.auth import service as auth
-from fangkong.clock import LOCAL_TZ
-from fangkong.config import Settings, get_settings
+from fangkong.config import get_settings
 from fangkong.demo import load, movement, users
 from fangkong.demo import quarantine as demo_quarantine
 from fangkong.demo import testing as demo_testing
@@ -36,6 +34,7 @@ from fangkong.demo.outbreak import (
     START,
     replay,
 )
+from fangkong.demo.store import NOW, demo_settings, sqlite_url
 from fangkong.deps import open_store
 from fangkong.errors import ImportRejected
 from fangkong.lake.layout import lake_root
@@ -44,25 +43,9 @@ from fangkong.regions import service as regions
 from fangkong.storage.db import session_scope
 from fangkong.tracing.schemas import TraceReport
 
-NOW = datetime(2022, 3, 23, 21, 0, tzinfo=LOCAL_TZ)  # the evening seed 001's figures are final
-POLICY = "zibo-2022-03"
 T = TypeVar("T")
 
 console = Console(highlight=False)
-
-
-def demo_settings(home: Path, database_url: str) -> Settings:
-    return Settings(
-        home=home,
-        database_url=database_url,
-        now=NOW,
-        policy=POLICY,
-        outbreak_start=START.isoformat(),
-        city="3703",
-        # The demo serves plain HTTP on the loopback with a published placeholder secret.
-        demo=True,
-        cookie_secure=False,
-    )
 
 
 def _sqlite_store(home: Path) -> str:
@@ -71,7 +54,7 @@ def _sqlite_store(home: Path) -> str:
     path = (home / "demo.db").resolve()
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return f"sqlite:///{path}"
+    return sqlite_url(home)
 
 
 @contextmanager

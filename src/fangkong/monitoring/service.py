@@ -182,7 +182,7 @@ def record_report(
         raise InvalidInput("a report cannot be in the future", field="at", at=at.isoformat())
     if not MIN_CELSIUS <= temperature <= MAX_CELSIUS:
         raise InvalidInput(
-            f"a temperature lies between {MIN_CELSIUS:.0f} and {MAX_CELSIUS:.0f} ℃",
+            f"体温应在 {MIN_CELSIUS:.0f}–{MAX_CELSIUS:.0f} ℃ 之间，请重新测量后录入",
             field="temperature",
             temperature=temperature,
         )

@@ -67,6 +67,19 @@ def _address(compound: str | None, building: str | None, room: str | None) -> st
     return text or None
 
 
+def _urgency(household: HouseholdRow) -> int:
+    """What a worker acts on first: today's fevers and symptoms, then open tasks (a missed
+    report, a referral, a recall), then a window missed today, then everyone else."""
+    members = household.members
+    if any(m.alert for m in members):
+        return 0
+    if any(m.open_tasks for m in members):
+        return 1
+    if any(w.state == "missed" for m in members for w in m.windows):
+        return 2
+    return 3
+
+
 def worklist(
     session: Session,
     *,
@@ -143,10 +156,7 @@ def worklist(
             )
             for key, group in members.items()
         ),
-        key=lambda h: (
-            not any(m.open_tasks or m.alert for m in h.members),
-            h.household_no or h.members[0].person_no,
-        ),
+        key=lambda h: (_urgency(h), h.household_no or h.members[0].person_no),
     )
     counts["persons"] = len(orders)
     return Worklist(

@@ -4,6 +4,7 @@ rooms and worklist, an order's timeline. Reading only; the routes are in ``pages
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -239,6 +240,13 @@ def release_result(session: Session, result: releases.Releases) -> dict[str, Any
     }
 
 
+def room_order(room_no: str) -> tuple[tuple[int, int | str], ...]:
+    """Rooms in the order a person reads them: the numbers in a room number compare as
+    numbers (999 before 10110, 2-3 before 2-10), the rest as text."""
+    parts = re.findall(r"\d+|\D+", room_no)
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts)
+
+
 def room_rows(session: Session, site: QuarantineSite, scope: Jurisdiction) -> list[dict[str, Any]]:
     """Every room and who holds a bed in it. People of another area are counted, not
     named: orders belong to the person's home area."""
@@ -265,7 +273,7 @@ def room_rows(session: Session, site: QuarantineSite, scope: Jurisdiction) -> li
     for order, person in held:
         by_room[order.room_id or 0].append((order, person))
     rows = []
-    for room in site.rooms:
+    for room in sorted(site.rooms, key=lambda r: room_order(r.room_no)):
         inside = by_room.get(room.id, [])
         rows.append(
             {

@@ -105,6 +105,19 @@ def _hidden(exc: FangkongError) -> bool:
 # ---------------------------------------------------------------- the board
 
 
+def _releases_shown(rows: list[dict[str, Any]], day: date, offset: str | None) -> dict[str, Any]:
+    """A page of the day's releases, those held by a reason to act on first (a city's day
+    can release thousands)."""
+    rows = sorted(rows, key=lambda r: not r["blocked"])
+    at = forms.offset(offset)
+    return {
+        "releases": rows[at : at + forms.PAGE],
+        "releases_total": len(rows),
+        "releases_blocked": sum(1 for r in rows if r["blocked"]),
+        "release_pager": forms.pager("/quarantine", {"date": day.isoformat()}, at, len(rows)),
+    }
+
+
 def _render_board(
     request: Request,
     session: Session,
@@ -131,8 +144,10 @@ def _render_board(
         "board": board_mod.board(session, day=day, scope=scope),
         "alerts_open": monitoring.open_task_count(session, scope=scope),
         "sites": [views.occupancy_row(o) for o in occupancy],
-        "releases": views.release_rows(
-            session, releases.releases_due(session, day=day, scope=scope), day
+        **_releases_shown(
+            views.release_rows(session, releases.releases_due(session, day=day, scope=scope), day),
+            day,
+            request.query_params.get("offset"),
         ),
         "transfers": views.transfer_rows(session, tasks),
         "tests": views.site_test_rows(session, occupancy, day, scope),
@@ -338,6 +353,28 @@ def transfer_done_page(
 # ---------------------------------------------------------------- a site
 
 
+ROOM_FILTERS = {"occupied": "有人入住", "free": "空房"}
+
+
+def _rooms_shown(site: Any, rooms: list[dict[str, Any]], query: Any) -> dict[str, Any]:
+    """A page of the site's rooms, all or only occupied or free ones (a site has
+    thousands)."""
+    which = query.get("rooms", "")
+    if which == "occupied":
+        rooms = [r for r in rooms if r["held"]]
+    elif which == "free":
+        rooms = [r for r in rooms if not r["held"] and r["in_service"]]
+    at = forms.offset(query.get("offset"))
+    kept = {"rooms": which if which in ROOM_FILTERS else "", "date": query.get("date", "")}
+    pager = forms.pager(f"/quarantine/sites/{site.code}", kept, at, len(rooms))
+    return {
+        "rooms": rooms[at : at + forms.PAGE],
+        "room_pager": pager,
+        "room_filter": kept["rooms"],
+        "room_filters": ROOM_FILTERS,
+    }
+
+
 @router.get("/quarantine/sites/{code}", response_class=HTMLResponse)
 def site_page(
     request: Request, code: str, session: SessionDep, clock: ClockDep, principal: Reader
@@ -358,7 +395,7 @@ def site_page(
         "kind_label": sites.SITE_KINDS.get(site.kind, site.kind),
         "district": views.district_name(site.district_code),
         "occupancy": views.occupancy_row(now),
-        "rooms": views.room_rows(session, site, scope),
+        **_rooms_shown(site, views.room_rows(session, site, scope), request.query_params),
         "chart": {
             "days": [f"{d.month}/{d.day}" for d, _ in series],
             "persons": [n for _, n in series],

@@ -642,6 +642,15 @@ def list_rounds(session: Session, *, scope: Jurisdiction) -> list[TestingRound]:
     )
 
 
+def all_rounds(session: Session) -> list[TestingRound]:
+    """Every round, the latest first: what a lab (bound to no area) may post results to."""
+    return list(
+        session.scalars(
+            select(TestingRound).order_by(TestingRound.starts_at.desc(), TestingRound.code)
+        )
+    )
+
+
 def round_for_lab(session: Session, *, code: str, scope: Jurisdiction) -> TestingRound:
     """A round for a lab: labs test tubes from anywhere, so a lab (bound to itself, not to
     an area) reaches every round; an area-bound caller only the rounds of its area, a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,7 +24,15 @@ from fangkong.people.joins import Community, Person
 from fangkong.testing import lists, outcome, service
 from fangkong.testing.models import Recall, RoundExemption, TestingRound
 from fangkong.testing.outcome import Level
-from fangkong.testing.texts import KIND_LABELS, aware, local_time, percent, window_text
+from fangkong.testing.texts import (
+    KIND_LABELS,
+    PHASE_LABELS,
+    aware,
+    local_time,
+    percent,
+    phase,
+    window_text,
+)
 
 
 def start_level(scope: Jurisdiction) -> str:
@@ -100,11 +109,22 @@ class RoundCard:
     target: int = 0  # the rate's denominator, for the bar
     applied_at: str = ""
     chart: dict[str, Any] | None = field(default=None)
+    phase: str = "sampling"  # by its window (texts.phase): only "sampling" is 进行中
+
+    @property
+    def title(self) -> str:
+        return (
+            "核酸检测进行中"
+            if self.phase == "sampling"
+            else f"核酸检测（{PHASE_LABELS[self.phase]}）"
+        )
 
 
-def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundCard | None:
-    """The latest open round in the caller's area and its progress there; None when there
-    is none."""
+def open_round_card(
+    session: Session, lake: Path, scope: Jurisdiction, now: datetime
+) -> RoundCard | None:
+    """The latest open round in the caller's area and its progress there, said as in
+    progress only inside its sampling window; None when there is none."""
     round_ = next(
         # A site's daily round is the site's business, not the city's round.
         (
@@ -122,6 +142,7 @@ def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundC
         window=window_text(round_.starts_at, round_.ends_at),
         applied=round_.applied_at is not None,
         due=round_.due_count,
+        phase=phase(round_.status, round_.starts_at, round_.ends_at, now),
     )
     if round_.applied_at is None:
         return card
@@ -139,6 +160,56 @@ def open_round_card(session: Session, lake: Path, scope: Jurisdiction) -> RoundC
     card.applied_at = local_time(round_.applied_at)
     card.chart = progress_chart(lake, round_)  # the whole round's hours
     return card
+
+
+@dataclass(frozen=True)
+class LabRound:
+    """A round as a lab sees it: where results go, and how fast they came back."""
+
+    code: str
+    name: str
+    kind: str
+    window: str
+    phase: str
+    applied_at: str
+    turnaround: list[dict[str, Any]]
+
+
+def lab_rounds(
+    session: Session, lake: Path, scope: Jurisdiction, *, now: datetime, limit: int = 50
+) -> list[LabRound]:
+    """The rounds a lab may post results to that have begun, the latest first, each with
+    its labs' turnaround once applied (a lab tests tubes from anywhere, so a lab binding
+    reaches every round; ``service.round_for_lab``)."""
+    if scope.is_area or scope.kind == "site":
+        found = service.list_rounds(session, scope=scope)
+    else:
+        found = service.all_rounds(session)
+    shown: list[LabRound] = []
+    for r in found:
+        state = phase(r.status, r.starts_at, r.ends_at, now)
+        if state == "planned":
+            continue
+        rows: list[dict[str, Any]] = []
+        if r.applied_at is not None:
+            try:
+                rows = lists.turnaround(lake, r)
+            except NotFound:  # outcome files gone: the round without figures
+                rows = []
+        shown.append(
+            LabRound(
+                code=r.code,
+                name=r.name,
+                kind=KIND_LABELS.get(r.kind, r.kind),
+                window=window_text(r.starts_at, r.ends_at),
+                phase=PHASE_LABELS[state],
+                applied_at=local_time(r.applied_at),
+                turnaround=rows,
+            )
+        )
+        if len(shown) >= limit:
+            break
+    return shown
 
 
 # ---------------------------------------------------------------- one person's record

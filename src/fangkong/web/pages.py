@@ -11,9 +11,11 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong.auth.deps import Require
+from fangkong.auth.deps import SignedIn
+from fangkong.auth.homes import home
+from fangkong.auth.jurisdiction import bind
 from fangkong.auth.principal import Principal
 from fangkong.cases import pages as case_pages
 from fangkong.cases import service
@@ -175,17 +177,28 @@ def dashboard(
     policy: PolicyDep,
     settings: SettingsDep,
     clock: ClockDep,
-    principal: Annotated[Principal, Depends(Require("stats.read", page=True))],
+    principal: Annotated[Principal, Depends(SignedIn(page=True))],
     day: str | None = None,
     since: str | None = None,
-) -> HTMLResponse:
+) -> Response:
+    if not principal.can("stats.read"):
+        # "/" is every link to "home" (the brand, a sign-in without a target): a role that
+        # does not read statistics works from its own page.
+        return RedirectResponse(home(principal), status_code=303)
     city = regions.city(settings.city)
     scope = principal.jurisdiction
     whole_city = scope.whole_city and scope.city_code == city.code
     now_day = today(clock)
     first = service.first_day(session, city_code=city.code, scope=scope)
     last = service.last_day(session, city_code=city.code, scope=scope)
-    default_day = min(now_day, last) if last is not None else now_day
+    # Every area opens on the city's latest day, the day its other cards (quarantine,
+    # testing) speak of; an area's own last case may be days older.
+    city_last = (
+        last
+        if whole_city
+        else service.last_day(session, city_code=city.code, scope=bind("city", city.code))
+    )
+    default_day = min(now_day, city_last) if city_last is not None else now_day
     error = None
     try:
         chosen = parse_day(day, label="日期")
@@ -255,7 +268,7 @@ def dashboard(
         "bulletin": bulletin,
         "chart": chart,
         "testing_round": testing_views.open_round_card(
-            session, lake_root(settings.home), principal.jurisdiction
+            session, lake_root(settings.home), principal.jurisdiction, clock.now()
         )
         if principal.can("testing.read")
         else None,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from fangkong.clock import chinese_day
+from fangkong.auth.homes import home
+from fangkong.clock import LOCAL_TZ, chinese_day
 from fangkong.people.masking import mask_id_number
+from fangkong.people.vocab import VENUE_CATEGORIES
+from fangkong.policy.labels import rule_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -32,6 +35,29 @@ def signed(value: int | None) -> str:
     return f"+{value}" if value > 0 else ("±0" if value == 0 else str(value))
 
 
+def rule(reference: object) -> Markup:
+    """A rule reference as a short Chinese label, the reference on hover."""
+    text = str(reference or "")
+    if not text:
+        return Markup("")
+    return Markup('<abbr class="rule-ref" title="{}">{}</abbr>').format(text, rule_label(text))
+
+
+def beijing(moment: datetime | None) -> str:
+    """``2022-03-23 21:00`` in Beijing time (a stored time without zone is UTC)."""
+    if moment is None:
+        return ""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return aware.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def venue_category(code: str | None) -> str:
+    return VENUE_CATEGORIES.get(code or "", code or "")
+
+
+templates.env.filters["rule"] = rule
+templates.env.filters["beijing"] = beijing
+templates.env.filters["venue_category"] = venue_category
 templates.env.filters["mask_id"] = mask_id_number
 templates.env.filters["md"] = md
 templates.env.filters["ymd"] = ymd
@@ -57,3 +83,12 @@ def csp_nonce(request: Request) -> str:
 
 
 templates.env.globals["csp_nonce"] = csp_nonce
+
+
+def home_url(request: Request) -> str:
+    """The signed-in user's own first page (``auth/homes.py``); "/" for anyone else."""
+    principal = getattr(request.state, "principal", None)
+    return home(principal) if principal is not None else "/"
+
+
+templates.env.globals["home_url"] = home_url

@@ -13,8 +13,8 @@ that shows an error rolls back first (``web.forms.attempt``).
 
 from fastapi import APIRouter
 
-from fangkong.testing.pages import one_round, person_lists, rounds, routine
+from fangkong.testing.pages import lab, one_round, person_lists, rounds, routine
 
 router = APIRouter(include_in_schema=False)
-for part in (rounds, one_round, person_lists, routine):
+for part in (rounds, one_round, person_lists, routine, lab):
     router.include_router(part.router)

@@ -25,10 +25,11 @@ from fangkong.testing.pages.common import Planner, Reader, outcome_counts
 from fangkong.testing.texts import (
     KIND_LABELS,
     KIND_TITLES,
+    PHASE_LABELS,
     POOL_MODE_LABELS,
-    STATUS_LABELS,
     local_time,
     percent,
+    phase,
     pool_text,
     window_text,
 )
@@ -90,19 +91,39 @@ def _render_rounds(
     values: Mapping[str, str],
     chosen: Iterable[str],
     errors: Errors,
+    now: datetime,
     status: int = 200,
+    shown: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
+    """The rounds (the city's own before the sites' daily ones, each by its phase), then
+    the form of a new round. ``shown`` filters by kind and phase and pages the list."""
+    wanted = dict(shown or {})
     rows = []
-    for r in service.list_rounds(session, scope=principal.jurisdiction):
+    found = service.list_rounds(session, scope=principal.jurisdiction)
+    # A mass round must not hide among a hundred site rounds: the city's rounds first.
+    found.sort(key=lambda r: r.kind == "quarantine")
+    for r in found:
+        state = phase(r.status, r.starts_at, r.ends_at, now)
+        if wanted.get("kind") and r.kind != wanted["kind"]:
+            continue
+        if wanted.get("phase") and state != wanted["phase"]:
+            continue
+        rows.append((r, state))
+    at = forms.offset(wanted.get("offset"))
+    pager = forms.pager(
+        "/testing", {k: v for k, v in wanted.items() if k != "offset"}, at, len(rows)
+    )
+    listed = []
+    for r, state in rows[at : at + forms.PAGE]:
         counts = outcome_counts(r)
-        rows.append(
+        listed.append(
             {
                 "code": r.code,
                 "name": r.name,
                 "kind": KIND_LABELS.get(r.kind, r.kind),
                 "window": window_text(r.starts_at, r.ends_at),
-                "status": r.status,
-                "status_label": STATUS_LABELS.get(r.status, r.status),
+                "status": {"sampling": "open"}.get(state, "closed"),
+                "status_label": PHASE_LABELS[state],
                 "due": r.due_count,
                 "rate": percent(counts["sampled"], counts["due"] - counts["exempt"])
                 if counts
@@ -113,7 +134,11 @@ def _render_rounds(
         )
     context = {
         "nav": "testing",
-        "rows": rows,
+        "rows": listed,
+        "pager": pager,
+        "shown": wanted,
+        "phases": list(PHASE_LABELS.items()),
+        "kind_filters": list(KIND_LABELS.items()),
         "can_plan": principal.can("testing.plan"),
         "values": values,
         "chosen": set(chosen),
@@ -137,6 +162,9 @@ def round_list(
     policy: PolicyDep,
     clock: ClockDep,
     principal: Reader,
+    kind: str = "",
+    phase: str = "",
+    offset: str = "",
 ) -> HTMLResponse:
     # The next full hour: a round is usually set up the evening before it starts.
     start = (clock.now() + timedelta(hours=1)).astimezone(LOCAL_TZ)
@@ -146,8 +174,22 @@ def round_list(
         "pool_size": str(policy.testing.default_pool_size),
         "starts_at": _field_time(start.replace(minute=0, second=0, microsecond=0)),
     }
+    shown = {
+        "kind": kind if kind in KIND_LABELS else "",
+        "phase": phase if phase in PHASE_LABELS else "",
+        "offset": offset,
+    }
     return _render_rounds(
-        request, session, settings, policy, principal, values=values, chosen=(), errors={}
+        request,
+        session,
+        settings,
+        policy,
+        principal,
+        values=values,
+        chosen=(),
+        errors={},
+        now=clock.now(),
+        shown=shown,
     )
 
 
@@ -277,5 +319,6 @@ def round_create(
         values=values,
         chosen=areas,
         errors=errors,
+        now=clock.now(),
         status=422,
     )

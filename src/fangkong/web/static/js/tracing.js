@@ -87,9 +87,12 @@
     const kindName = {};
     data.edgeKinds.forEach((k) => (kindName[k.name] = k.kind));
     const shown = new Set(data.edgeKinds.map((k) => k.kind));
+    // A link to a case that is not drawn (outside the caller's area, or not in this
+    // cluster) would make ECharts read the position of a missing node.
+    const drawn = new Set(data.nodes.map((n) => n.id));
     const links = () =>
       data.links
-        .filter((l) => shown.has(l.kind))
+        .filter((l) => shown.has(l.kind) && drawn.has(l.source) && drawn.has(l.target))
         .map((l) => ({
           source: l.source,
           target: l.target,
