@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from fangkong.auth.jurisdiction import bind
 from fangkong.demo import load, movement
 from fangkong.demo import quarantine as demo_quarantine
 from fangkong.demo import testing as demo_testing
@@ -27,6 +28,7 @@ from fangkong.people.models import Person
 from fangkong.policy import Policy, load_policy
 from fangkong.quarantine.models import QuarantineOrder
 from fangkong.storage.db import session_factory, session_scope
+from fangkong.zones import drawing, reopening
 from tests.quarantine import factories
 
 SEED = 2022
@@ -84,6 +86,24 @@ def build(engine: Engine, home: Path) -> None:
         demo_testing.run(session, lake=lake, policy=policy, now=NOW, seed=SEED)
     with session_scope(sessions) as session:
         _at_home(session, policy)
+    with session_scope(sessions) as session:
+        _zones(session, policy)
+
+
+def _zones(session: Session, policy: Policy) -> None:
+    """The day's zones proposed from its cases, the first (a sealed compound, with
+    residents) put in force, and 淄博's reopening decision of 23 March."""
+    scope = bind("city", "3703")
+    proposed = drawing.propose_zones(
+        session, day=NOW.date(), policy=policy, scope=scope, now=NOW, by="walker"
+    )
+    assert proposed, "no zone proposed for the day's cases"
+    drawing.confirm(
+        session, code=proposed[0].code, scope=scope, effective_at=NOW, now=NOW, by="walker"
+    )
+    reopening.import_decision(
+        session, text=reopening.builtin_text("zibo-2022-03-23"), now=NOW, by="walker"
+    )
 
 
 def _at_home(session: Session, policy: Policy) -> None:

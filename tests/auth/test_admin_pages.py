@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from fangkong.auth.models import AuditEvent
 from fangkong.storage.db import session_factory
-from tests.conftest import PASSWORD
+from fangkong.testing import labs
+from tests.conftest import NOW, PASSWORD
 from tests.signin import form_login
 
 NEW_PASSWORD = "a-new-secret-2022"
@@ -108,6 +109,8 @@ def test_admin_creates_a_user_resets_a_password_and_revokes_a_token(
         assert form_login(worker, "worker", PASSWORD).status_code == 401
         assert form_login(worker, "worker", NEW_PASSWORD).status_code == 303
 
+    with session_factory(engine)() as s, s.begin():  # a lab account needs a registered lab
+        labs.register_lab(s, city_code="3703", code="L01", name="市疾控检测实验室", now=NOW)
     made = anon.post(
         "/admin/tokens",
         data={

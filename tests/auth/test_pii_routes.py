@@ -99,6 +99,14 @@ def town(
         "workplace_no": demo_town.scalar(engine, "SELECT min(workplace_no) FROM workplace"),
         "city": "3703",
         "district": "370306",
+        "person_id": demo_town.scalar(
+            engine, f"SELECT id FROM person WHERE person_no = '{person}'"
+        ),
+        "zone": demo_town.scalar(
+            engine, "SELECT min(code) FROM risk_zone WHERE status = 'in_force'"
+        ),
+        "decision": demo_town.scalar(engine, "SELECT min(code) FROM reopening_decision"),
+        "zone_day": demo_town.NOW.date().isoformat(),
     }
     with TestClient(app):
         yield app, params
@@ -166,6 +174,8 @@ def url(path: str, shows: Shows, params: dict[str, str], *extra: str) -> str:
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name == "code":
+            if path.startswith(("/api/v1/zones", "/zones")):
+                return params["zone"]
             return params["round" if path.startswith(("/api/v1/testing", "/testing")) else "site"]
         return params[name]
 
