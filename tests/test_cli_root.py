@@ -45,7 +45,8 @@ def test_a_group_imports_only_what_it_needs() -> None:
 def test_demo_points_every_command_at_the_demo_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("HOME", "DATABASE_URL", "NOW", "POLICY", "OUTBREAK_START", "CITY", "DEMO"):
+    names = ("HOME", "DATABASE_URL", "NOW", "POLICY", "OUTBREAK_START", "CITY", "DEMO")
+    for name in (*names, "COOKIE_SECURE"):
         monkeypatch.delenv(f"FANGKONG_{name}", raising=False)
     monkeypatch.setenv("FANGKONG_HOME", str(tmp_path))
     get_settings.cache_clear()
@@ -54,6 +55,7 @@ def test_demo_points_every_command_at_the_demo_store(
         assert settings.database_url == f"sqlite:///{(tmp_path / 'demo.db').resolve()}"
         assert settings.home == tmp_path / "demo"
         assert (settings.now, settings.policy, settings.demo) == (NOW, POLICY, True)
+        assert settings.cookie_secure is False
         assert get_settings() is settings
     finally:
         get_settings.cache_clear()

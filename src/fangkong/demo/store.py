@@ -51,6 +51,7 @@ def use_demo_store() -> Settings:
             "FANGKONG_OUTBREAK_START": START.isoformat(),
             "FANGKONG_CITY": "3703",
             "FANGKONG_DEMO": "true",
+            "FANGKONG_COOKIE_SECURE": "false",  # `fangkong --demo serve` is plain HTTP
         }
     )
     get_settings.cache_clear()
