@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Path, Query, UploadFile
+from fastapi import Depends, Path, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from fangkong.auth import audit
@@ -156,3 +156,17 @@ def day_range(session: SessionDep, clock: ClockDep) -> DayRange:
 
 
 Days = Annotated[DayRange, Depends(day_range)]
+
+DAY_PARAMETERS = ("day", "start", "end", "since", "until", "first", "last", "on")
+
+
+def bounded_query_days(request: Request, days: Days) -> None:
+    """A router-wide guard: every day-named query parameter inside ``days`` (a malformed
+    one is left to the endpoint's own validation)."""
+    for name in DAY_PARAMETERS:
+        for raw in request.query_params.getlist(name):
+            try:
+                value = date.fromisoformat(raw)
+            except ValueError:
+                continue
+            days.check(value, name)

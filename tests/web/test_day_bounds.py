@@ -57,3 +57,17 @@ def test_a_site_detail_spans_at_most_a_year(client_as: Callable[[str], TestClien
         "/api/v1/quarantine/sites/S01", params={"first": "2020-01-01", "last": "2022-03-23"}
     )
     _refused(response, "first")
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_the_zones_of_a_day_outside_the_data(
+    client_as: Callable[[str], TestClient], day: str
+) -> None:
+    hq = client_as("hq")
+    _refused(hq.get("/api/v1/zones", params={"day": day}), "day")
+    _refused(hq.get("/api/v1/zones/feed.json", params={"day": day}), "day")
+    _refused(hq.get("/api/v1/zones/notice", params={"kind": "draw", "day": day}), "day")
+    _refused(hq.get("/api/v1/zones/status/venues", params={"codes": "V1", "day": day}), "day")
+    _refused(hq.post("/api/v1/zones/propose", json={"day": day}), "day")
+    _refused(hq.post("/api/v1/zones/lift", json={"day": day}), "day")
+    assert hq.get("/api/v1/zones", params={"day": "2022-04-20"}).status_code == 200

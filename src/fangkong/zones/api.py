@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from fangkong import apiutil
 from fangkong.auth import audit
 from fangkong.auth.deps import Require
 from fangkong.auth.principal import Forbidden, Principal
@@ -36,7 +37,16 @@ from fangkong.zones import (
 )
 from fangkong.zones.notice import render as render_notice
 
-router = APIRouter(prefix="/zones", tags=["zones"])
+
+def _checked(days: apiutil.DayRange, day: date) -> date:
+    days.check(day, "day")
+    return day
+
+
+# Every day a zones request names lies in the days the data can mean (docs/security.md).
+router = APIRouter(
+    prefix="/zones", tags=["zones"], dependencies=[Depends(apiutil.bounded_query_days)]
+)
 
 Reader = Annotated[Principal, Depends(Require("zones.read"))]
 Proposer = Annotated[Principal, Depends(Require("zones.propose"))]
@@ -345,12 +355,17 @@ def countdown(
 
 @router.post("/propose", summary="Propose zones for a day's cases in your jurisdiction")
 def propose(
-    session: SessionDep, principal: Proposer, clock: ClockDep, policy: PolicyDep, body: DayIn
+    session: SessionDep,
+    principal: Proposer,
+    clock: ClockDep,
+    policy: PolicyDep,
+    body: DayIn,
+    days: apiutil.Days,
 ) -> list[dict[str, Any]]:
     now = clock.now()
     made = drawing.propose_zones(
         session,
-        day=body.day,
+        day=_checked(days, body.day),
         policy=policy,
         scope=principal.jurisdiction,
         now=now,
@@ -426,14 +441,19 @@ def edit(
 
 @router.post("/{code}/screenings", summary="Record a screening round of the zone")
 def screening(
-    session: SessionDep, principal: Proposer, clock: ClockDep, code: Code, body: ScreeningIn
+    session: SessionDep,
+    principal: Proposer,
+    clock: ClockDep,
+    code: Code,
+    body: ScreeningIn,
+    days: apiutil.Days,
 ) -> dict[str, Any]:
     now = clock.now()
     row = drawing.record_screening(
         session,
         code=code,
         scope=principal.jurisdiction,
-        day=body.day,
+        day=_checked(days, body.day),
         round_code=body.round_code,
         sampled=body.sampled,
         positives=body.positives,
@@ -446,12 +466,17 @@ def screening(
 
 @router.post("/lift", summary="Apply the lifting the rules allow on a day; list what they hold")
 def lift(
-    session: SessionDep, principal: Decider, clock: ClockDep, policy: PolicyDep, body: DayIn
+    session: SessionDep,
+    principal: Decider,
+    clock: ClockDep,
+    policy: PolicyDep,
+    body: DayIn,
+    days: apiutil.Days,
 ) -> dict[str, Any]:
     now = clock.now()
     run = lifting.lift(
         session,
-        day=body.day,
+        day=_checked(days, body.day),
         policy=policy,
         scope=principal.jurisdiction,
         now=now,
