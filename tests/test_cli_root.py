@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from fangkong.config import get_settings
 from fangkong.demo.store import NOW, POLICY, use_demo_store
@@ -42,13 +41,14 @@ def test_a_group_imports_only_what_it_needs() -> None:
     assert not {"duckdb", "ibis", "pyspark", "openpyxl", "docx"} & loaded
 
 
-def test_demo_points_every_command_at_the_demo_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_demo_points_every_command_at_the_demo_store(tmp_path: Path) -> None:
+    # use_demo_store writes the process's environment, as the CLI wants: put it back whole
+    # afterwards, or every later test would run on the demo's edition and clock.
+    saved = dict(os.environ)
     names = ("HOME", "DATABASE_URL", "NOW", "POLICY", "OUTBREAK_START", "CITY", "DEMO")
     for name in (*names, "COOKIE_SECURE"):
-        monkeypatch.delenv(f"FANGKONG_{name}", raising=False)
-    monkeypatch.setenv("FANGKONG_HOME", str(tmp_path))
+        os.environ.pop(f"FANGKONG_{name}", None)
+    os.environ["FANGKONG_HOME"] = str(tmp_path)
     get_settings.cache_clear()
     try:
         settings = use_demo_store()
@@ -58,4 +58,6 @@ def test_demo_points_every_command_at_the_demo_store(
         assert settings.cookie_secure is False
         assert get_settings() is settings
     finally:
+        os.environ.clear()
+        os.environ.update(saved)
         get_settings.cache_clear()

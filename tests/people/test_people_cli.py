@@ -53,6 +53,7 @@ def test_imports_and_list(runner: CliRunner, session: Session, tmp_path: Path) -
     result = runner.invoke(app, ["people", "import", str(people)])
     assert "added 0, updated 0, unchanged 2, rejected 0" in result.output
     assert service.get_person(session, scope=CITY, person_no="P1").workplace_unit is not None
+    session.rollback()  # end the read: on SQLite every transaction holds the write lock
 
     venues = write(tmp_path, "v.csv", "venue_code,name,category,district\nV1,某超市,超市,周村区\n")
     result = runner.invoke(app, ["venues", "import", str(venues)])
@@ -70,6 +71,7 @@ def test_imports_and_list(runner: CliRunner, session: Session, tmp_path: Path) -
         ("person", "p.csv", "system"),
         ("venue", "v.csv", "system"),
     ]
+    session.rollback()
 
     listed = runner.invoke(app, ["people", "list", "--q", "张"])
     assert listed.exit_code == 0, listed.output

@@ -24,7 +24,7 @@ from fangkong.flows import accounts, quarantine_day, rounds
 from fangkong.lake.layout import lake_root
 from fangkong.monitoring import service as monitoring
 from fangkong.policy import load_policy
-from fangkong.testing import results, samples
+from fangkong.testing import labs, results, samples
 from fangkong.testing import service as testing
 from fangkong.testing.fhir import LabResult, TubeResult
 from tests.browser import Watched, app_at, serve, sign_in, watched_page
@@ -112,6 +112,7 @@ def _seed(store: Store, lake: Path) -> None:
             policy=policy,
             now=NOW,
         )
+        labs.register_lab(session, city_code="3703", code="L01", name="市疾控检测实验室", now=NOW)
         for username, role, kind, code, _ in ROLES:
             accounts.create_user(
                 session,

@@ -78,7 +78,7 @@ def test_links_only_where_the_caller_may_go(client_as: Clients, city: None) -> N
     # a district officer reads tracing: a venue links to its exposures
     with_tracing = hits(client_as("zhoucun"), "V1")
     assert [h["url"] for h in with_tracing] == ["/venues/V1/exposures"]
-    assert client_as("hotline").get("/api/v1/search", params={"q": "V1"}).status_code == 403
+    assert client_as("lab").get("/api/v1/search", params={"q": "V1"}).status_code == 403
 
 
 def test_the_page_states_the_rule_and_audits_identifier_lookups(

@@ -136,12 +136,12 @@ def test_the_api_reference_loads_nothing_from_elsewhere(anon: TestClient) -> Non
 
 
 def test_an_internal_error_carries_the_headers_too(app: FastAPI) -> None:
-    @app.get("/boom-for-the-test")
+    @app.get("/api/v1/boom-for-the-test")
     def boom() -> None:
         raise RuntimeError("an unexpected failure")
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/boom-for-the-test")
+        response = client.get("/api/v1/boom-for-the-test")
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
     assert "unexpected failure" not in response.text
