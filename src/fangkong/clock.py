@@ -46,6 +46,19 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """An instant with its zone: a stored time without one is UTC (SQLite, the lake)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def beijing_minute(moment: datetime | None) -> str:
+    """``2022-03-23 21:00`` in Beijing time, as pages and lists show an instant; "" for
+    none."""
+    if moment is None:
+        return ""
+    return as_utc(moment).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def clock_from_settings(frozen: datetime | None) -> Clock:
     return FixedClock(frozen) if frozen is not None else SystemClock()
 

@@ -4,26 +4,19 @@ rows for the templates (the quarantine order page shows them under its timeline)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.clock import LOCAL_TZ
+from fangkong.clock import beijing_minute
 from fangkong.errors import NotFound
 from fangkong.monitoring.models import MonitoringReport, MonitoringTask
 from fangkong.monitoring.rules import CHANNELS, SYMPTOMS, TASK_KINDS, WINDOW_LABELS
 from fangkong.monitoring.service import get_order
 
 TASK_STATUS_LABELS = {"open": "待处理", "done": "已办结"}
-
-
-def _local(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return aware.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def symptoms_text(codes: str) -> str:
@@ -71,7 +64,7 @@ def order_lines(session: Session, order_id: int) -> tuple[list[ReportLine], list
         ReportLine(
             day=r.day,
             window=WINDOW_LABELS.get(r.window or "", "窗口外"),
-            at=_local(r.reported_at),
+            at=beijing_minute(r.reported_at),
             temperature=f"{r.temperature:.1f}",
             symptoms=symptoms_text(r.symptoms),
             channel=CHANNELS.get(r.channel, r.channel),
@@ -88,7 +81,7 @@ def order_lines(session: Session, order_id: int) -> tuple[list[ReportLine], list
             status=t.status,
             status_label=TASK_STATUS_LABELS.get(t.status, t.status),
             outcome=t.outcome or "",
-            done=_local(t.done_at),
+            done=beijing_minute(t.done_at),
             done_by=t.done_by or "",
         )
         for t in tasks

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.cases import service as cases_service
-from fangkong.clock import LOCAL_TZ, chinese_day
+from fangkong.clock import LOCAL_TZ, beijing_minute, chinese_day
 from fangkong.people import service as people_service
 from fangkong.people.joins import Person
 from fangkong.people.masking import address_line, mask_name
@@ -39,10 +39,7 @@ TRANSFER_LABELS = {"pending": "待转运", "done": "已送达", "cancelled": "�
 
 def local_time(moment: datetime | None) -> str:
     """``2022-03-21 06:00`` in Beijing time (SQLite gives UTC without a zone)."""
-    if moment is None:
-        return ""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return aware.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return beijing_minute(moment)
 
 
 def field_time(moment: datetime) -> str:

@@ -3,9 +3,9 @@ and pool sizes. Pure functions, shared by the pages and the dashboard's card."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from fangkong.clock import LOCAL_TZ, chinese_day
+from fangkong.clock import LOCAL_TZ, as_utc, chinese_day
 
 KIND_LABELS = {"mass": "全员", "routine": "常态化", "quarantine": "隔离点"}
 KIND_TITLES = {"mass": "全员核酸检测", "routine": "常态化核酸检测", "quarantine": "隔离点核酸检测"}
@@ -24,19 +24,8 @@ FREQUENCY_LABELS = {
 }
 
 
-def aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-def local_time(moment: datetime | None) -> str:
-    """``2022-03-21 06:00`` in Beijing time; the lake gives UTC without a zone."""
-    if moment is None:
-        return ""
-    return aware(moment).astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-
-
 def window_text(start: datetime, end: datetime) -> str:
-    a, b = aware(start).astimezone(LOCAL_TZ), aware(end).astimezone(LOCAL_TZ)
+    a, b = as_utc(start).astimezone(LOCAL_TZ), as_utc(end).astimezone(LOCAL_TZ)
     tail = f"{b:%H:%M}" if a.date() == b.date() else f"{chinese_day(b.date())} {b:%H:%M}"
     return f"{chinese_day(a.date())} {a:%H:%M}—{tail}"
 
@@ -55,6 +44,6 @@ def pool_text(size: int, second: int | None = None) -> str:
 def phase(status: str, starts_at: datetime, ends_at: datetime, now: datetime) -> str:
     """``planned`` before the window, ``sampling`` inside it while the round is open,
     ``closed`` after it or once the round was closed."""
-    if status != "open" or aware(now) > aware(ends_at):
+    if status != "open" or as_utc(now) > as_utc(ends_at):
         return "closed"
-    return "planned" if aware(now) < aware(starts_at) else "sampling"
+    return "planned" if as_utc(now) < as_utc(starts_at) else "sampling"

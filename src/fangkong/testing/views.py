@@ -17,22 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.clock import LOCAL_TZ
+from fangkong.clock import LOCAL_TZ, as_utc, beijing_minute
 from fangkong.errors import NotFound
 from fangkong.people import service as people
 from fangkong.people.joins import Community, Person
 from fangkong.testing import lists, outcome, service
 from fangkong.testing.models import Recall, RoundExemption, TestingRound
 from fangkong.testing.outcome import Level
-from fangkong.testing.texts import (
-    KIND_LABELS,
-    PHASE_LABELS,
-    aware,
-    local_time,
-    percent,
-    phase,
-    window_text,
-)
+from fangkong.testing.texts import KIND_LABELS, PHASE_LABELS, percent, phase, window_text
 
 
 def start_level(scope: Jurisdiction) -> str:
@@ -45,7 +37,7 @@ def start_level(scope: Jurisdiction) -> str:
 def progress_chart(lake: Path, round_: TestingRound) -> dict[str, Any]:
     """The hourly samples and the cumulative persons sampled, as the chart draws them."""
     rows = lists.progress(lake, round_)
-    hours = [aware(r["hour_start"]).astimezone(LOCAL_TZ) for r in rows]
+    hours = [as_utc(r["hour_start"]).astimezone(LOCAL_TZ) for r in rows]
     return {
         "hours": [f"{h.month}/{h.day} {h:%H}:00" for h in hours],
         "samples": [int(r["samples"]) for r in rows],
@@ -157,7 +149,7 @@ def open_round_card(
     exempt = sum(int(r["exempt"]) for r in rows)
     card.rate = percent(card.sampled, card.due - exempt)
     card.target = card.due - exempt
-    card.applied_at = local_time(round_.applied_at)
+    card.applied_at = beijing_minute(round_.applied_at)
     card.chart = progress_chart(lake, round_)  # the whole round's hours
     return card
 
@@ -203,7 +195,7 @@ def lab_rounds(
                 kind=KIND_LABELS.get(r.kind, r.kind),
                 window=window_text(r.starts_at, r.ends_at),
                 phase=PHASE_LABELS[state],
-                applied_at=local_time(r.applied_at),
+                applied_at=beijing_minute(r.applied_at),
                 turnaround=rows,
             )
         )

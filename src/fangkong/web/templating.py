@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from fastapi import Request
@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from fangkong.auth.homes import home
-from fangkong.clock import LOCAL_TZ, chinese_day
+from fangkong.clock import beijing_minute, chinese_day
 from fangkong.people.masking import mask_id_number
 from fangkong.people.vocab import VENUE_CATEGORIES
 from fangkong.policy.labels import rule_label
@@ -45,10 +45,7 @@ def rule(reference: object) -> Markup:
 
 def beijing(moment: datetime | None) -> str:
     """``2022-03-23 21:00`` in Beijing time (a stored time without zone is UTC)."""
-    if moment is None:
-        return ""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return aware.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return beijing_minute(moment)
 
 
 def venue_category(code: str | None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fangkong.auth.jurisdiction import Jurisdiction
-from fangkong.clock import LOCAL_TZ
+from fangkong.clock import beijing_minute
 from fangkong.policy import Policy
 from fangkong.regions import service as regions
 from fangkong.zones import lifting, records, screening
@@ -40,7 +40,7 @@ ACTION_LABELS = {
 
 def local(at: datetime | None) -> str:
     """``2022-03-16 10:00`` in Beijing time."""
-    return "" if at is None else at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    return beijing_minute(at)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import Principal
+from fangkong.clock import beijing_minute
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import FangkongError
 from fangkong.flows import rounds
@@ -36,7 +37,6 @@ from fangkong.testing.texts import (
     LEVEL_ORDER,
     POOL_MODE_LABELS,
     STATUS_LABELS,
-    local_time,
     percent,
     pool_text,
     window_text,
@@ -229,7 +229,7 @@ def _render_round(
         "window": window_text(round_.starts_at, round_.ends_at),
         "pool_mode": POOL_MODE_LABELS.get(round_.pool_mode, round_.pool_mode),
         "areas": [_area_view(a) for a in summary["areas"]],
-        "applied_at": local_time(round_.applied_at),
+        "applied_at": beijing_minute(round_.applied_at),
         "figures": _figures(found) if found else None,
         "chart": views.progress_chart(lake, round_) if found else None,
         "turnaround": lists.turnaround(lake, round_) if found else [],

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.auth.principal import Principal
+from fangkong.clock import beijing_minute
 from fangkong.deps import ClockDep, SessionDep
 from fangkong.errors import FangkongError, NotFound
 from fangkong.testing import apply as applying
@@ -26,7 +27,6 @@ from fangkong.testing.pages.common import (
     no_round_page,
     round_in_scope,
 )
-from fangkong.testing.texts import local_time
 from fangkong.web import forms
 from fangkong.web.forms import FormDep, text
 from fangkong.web.templating import templates
@@ -108,7 +108,7 @@ def _render_list(
                 "community": r.community or "",
                 "state": lists.STATE_LABELS.get(r.state, r.state),
                 "tube": r.tube_barcode or "",
-                "sampled_at": local_time(r.sampled_at),
+                "sampled_at": beijing_minute(r.sampled_at),
                 "recall": r.recall_status,
                 "recall_label": lists.RECALL_LABELS.get(r.recall_status or "", ""),
                 "exempted": exempted.get(r.person_no),

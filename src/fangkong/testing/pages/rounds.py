@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.auth.principal import OutsideJurisdiction, Principal
-from fangkong.clock import LOCAL_TZ
+from fangkong.clock import LOCAL_TZ, beijing_minute
 from fangkong.config import Settings
 from fangkong.deps import ClockDep, PolicyDep, SessionDep, SettingsDep
 from fangkong.errors import Conflict, FangkongError, InvalidInput
@@ -27,7 +27,6 @@ from fangkong.testing.texts import (
     KIND_TITLES,
     PHASE_LABELS,
     POOL_MODE_LABELS,
-    local_time,
     percent,
     phase,
     pool_text,
@@ -129,7 +128,7 @@ def _render_rounds(
                 if counts
                 else "—",
                 "positive": counts["positive"] if counts else None,
-                "applied": local_time(r.applied_at),
+                "applied": beijing_minute(r.applied_at),
             }
         )
     context = {

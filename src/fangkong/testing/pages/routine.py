@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from fangkong.clock import beijing_minute
 from fangkong.deps import ClockDep, PolicyDep, SessionDep
 from fangkong.people.masking import mask_name, mask_phone
 from fangkong.people.vocab import INDUSTRIES
 from fangkong.policy import Policy
 from fangkong.testing import routine
 from fangkong.testing.pages.common import LakeDep, Reader, error_page
-from fangkong.testing.texts import FREQUENCY_LABELS, local_time
+from fangkong.testing.texts import FREQUENCY_LABELS
 from fangkong.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -85,8 +86,8 @@ def routine_page(
             "person_no": w.person_no,
             "name": mask_name(w.name),
             "phone": mask_phone(w.phone),
-            "last": local_time(w.last_sampled_at) or "—",
-            "due_by": local_time(w.due_by) or "尽快",
+            "last": beijing_minute(w.last_sampled_at) or "—",
+            "due_by": beijing_minute(w.due_by) or "尽快",
             "status": w.status,
             "status_label": routine.STATUSES.get(w.status, w.status),
         }
@@ -105,7 +106,7 @@ def routine_page(
     )
     context = {
         "nav": "testing",
-        "at": local_time(report.at),
+        "at": beijing_minute(report.at),
         "rule": report.rule,
         "policy_groups": _policy_groups(policy),
         "policy": policy,
