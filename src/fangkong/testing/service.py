@@ -786,12 +786,23 @@ def persons_outside(
     return outside
 
 
-def exemptions_table(session: Session, round_: TestingRound) -> pa.Table:
-    rows = session.execute(
+def exemption_rows(
+    session: Session, round_: TestingRound, person_nos: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """(person number, reason code) of the round's exemptions, of ``person_nos`` only when
+    given."""
+    query = (
         select(Person.person_no, RoundExemption.reason)
         .join(Person, Person.id == RoundExemption.person_id)
         .where(RoundExemption.round_id == round_.id)
-    ).all()
+    )
+    if person_nos is not None:
+        query = query.where(Person.person_no.in_(person_nos))
+    return [(no, reason) for no, reason in session.execute(query)]
+
+
+def exemptions_table(session: Session, round_: TestingRound) -> pa.Table:
+    rows = exemption_rows(session, round_)
     return pa.table(
         {
             "person_id": pa.array([r[0] for r in rows], pa.string()),

@@ -20,9 +20,9 @@ from fangkong.auth.jurisdiction import Jurisdiction
 from fangkong.clock import LOCAL_TZ, as_utc, beijing_minute
 from fangkong.errors import NotFound
 from fangkong.people import service as people
-from fangkong.people.joins import Community, Person
+from fangkong.people.joins import Community
 from fangkong.testing import lists, outcome, service
-from fangkong.testing.models import Recall, RoundExemption, TestingRound
+from fangkong.testing.models import Recall, TestingRound
 from fangkong.testing.outcome import Level
 from fangkong.testing.texts import KIND_LABELS, PHASE_LABELS, percent, phase, window_text
 
@@ -71,11 +71,7 @@ def exemption_reasons(
     recorded since the last apply still list the person as missing, and the page says so."""
     if not person_nos:
         return {}
-    rows = session.execute(
-        select(Person.person_no, RoundExemption.reason)
-        .join(Person, Person.id == RoundExemption.person_id)
-        .where(RoundExemption.round_id == round_.id, Person.person_no.in_(person_nos))
-    ).all()
+    rows = service.exemption_rows(session, round_, person_nos)
     return {no: service.EXEMPT_REASONS.get(reason, reason) for no, reason in rows}
 
 
